@@ -1,0 +1,1 @@
+"""Hidden checks, one module per assignment, each exposing ``REGISTRY``."""

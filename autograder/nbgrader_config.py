@@ -1,0 +1,46 @@
+"""nbgrader configuration for the course (loaded by ../nbgrader_config.py).
+
+Run nbgrader from the repository root: ``nbgrader generate_assignment day1_attention``,
+``nbgrader autograde day1_attention``, ... Sources live in solutions/, the student release
+in assignments/.
+"""
+
+import os
+import secrets
+import sys
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+c.CourseDirectory.course_id = "attention-cv"
+c.CourseDirectory.root = ROOT
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+
+# nbgrader runs `alembic` from PATH: use the one installed next to this Python.
+os.environ["PATH"] = os.pathsep.join((os.path.dirname(sys.executable), os.environ.get("PATH", "")))
+
+# Hidden-test cells import the `autograder` package: make it importable in grading kernels.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
+
+# Execution: a per-cell limit, and a skip tag nobody can guess, so a student's
+# "skip-execution" tag on a test cell does not skip it.
+c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "180"))
+c.Execute.interrupt_on_timeout = True
+c.Execute.skip_cells_with_tag = "course-skip-" + secrets.token_hex(16)
+c.Execute.extra_arguments = ["--HistoryManager.enabled=False"]
+
+# Test cells a student deleted are put back from the source at grading.
+c.OverwriteCells.add_missing_cells = True
+
+# torch prints warnings on stderr; nbgrader would give a cell with any stderr 0 points.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"(?i)(warn|deprecat|/site-packages/)"
+
+# Keep feedback readable and grading memory bounded.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""One entry point for the course: set-up, JupyterLab, tests, build, grading.
+
+    python3 manage.py lab            install into .venv if needed, open JupyterLab on the contents
+    python3 manage.py test [ARGS]    install if needed (test tools too), run the whole test suite
+    python3 manage.py build [DAY]    rebuild notebooks from sources/ and the release with nbgrader
+    python3 manage.py check          lint and check that notebooks are in sync with their sources
+    python3 manage.py grade ARGS     batch-grade submissions (see docs/instructor-guide.md)
+
+Needs only Python 3.10+ and git. Everything else goes into ./.venv, from requirements-lock.txt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("COURSE_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def log(message: str) -> None:
+    print(f"[manage] {message}", flush=True)
+
+
+def run(*cmd: str | Path, **kwargs) -> int:
+    return subprocess.call([str(c) for c in cmd], cwd=kwargs.pop("cwd", ROOT), **kwargs)
+
+
+def environment(dev: bool = False) -> dict[str, str]:
+    """The environment for commands inside .venv (its bin first on PATH, for nbgrader's alembic)."""
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join((str(BIN), env.get("PATH", "")))
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def ensure_env(dev: bool = False) -> None:
+    """Create .venv and install the pinned requirements when they changed since last time."""
+    if sys.version_info < (3, 10):  # noqa: UP036 - this script must explain itself on old Pythons
+        sys.exit(f"Python 3.10 or newer is needed, this is {sys.version.split()[0]}")
+    req = ROOT / ("requirements-dev.txt" if dev else "requirements-lock.txt")
+    files = [ROOT / "requirements-lock.txt"] + ([req] if dev else [])
+    digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
+    stamp = VENV / (".installed-dev" if dev else ".installed")
+    if stamp.exists() and stamp.read_text() == digest and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        log(f"creating {VENV.relative_to(ROOT) if VENV.is_relative_to(ROOT) else VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    log(f"installing {req.name} (first time: a few minutes; torch is large)")
+    code = run(PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", req)
+    if code:
+        sys.exit(f"pip install -r {req.name} failed (exit {code}); see the messages above")
+    stamp.write_text(digest)
+
+
+def cmd_lab(args: list[str]) -> int:
+    ensure_env()
+    log("starting JupyterLab on the course contents (Ctrl+C to stop)")
+    return run(BIN / "jupyter", "lab", "course/index.ipynb", *args, env=environment())
+
+
+def cmd_test(args: list[str]) -> int:
+    ensure_env(dev=True)
+    jobs = ["-n", os.environ.get("COURSE_TEST_JOBS", "2")] if not any(a.startswith("-n") for a in args) else []
+    return run(PYTHON, "-m", "pytest", *jobs, *args, env=environment())
+
+
+def cmd_build(args: list[str]) -> int:
+    ensure_env()
+    return run(PYTHON, "-m", "autograder.build", *args, env=environment())
+
+
+def cmd_check(args: list[str]) -> int:
+    ensure_env(dev=True)
+    lint = run(PYTHON, "-m", "ruff", "check", ".", env=environment())
+    sync = run(PYTHON, "-m", "autograder.build", "--check", env=environment())
+    return lint or sync
+
+
+def cmd_grade(args: list[str]) -> int:
+    ensure_env()
+    return run(PYTHON, "-m", "autograder.grading", *args, env=environment())
+
+
+COMMANDS = {"lab": cmd_lab, "test": cmd_test, "build": cmd_build, "check": cmd_check, "grade": cmd_grade}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help", "help") or argv[0] not in COMMANDS:
+        print(__doc__)
+        return 0 if argv and argv[0] in ("-h", "--help", "help") else 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
