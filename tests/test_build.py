@@ -1,0 +1,130 @@
+"""The release pipeline: sources build, notebooks are in sync, the release hides what it must."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from conftest import DAYS, LESSONS, ROOT
+
+from autograder import ASSIGNMENTS, registry
+from autograder.build import stale
+
+
+def test_every_contract_assignment_is_known():
+    assert set(DAYS) <= set(ASSIGNMENTS), f"unknown assignment sources: {set(DAYS) - set(ASSIGNMENTS)}"
+    assert "day1_attention" in DAYS
+
+
+@pytest.mark.slow
+def test_committed_notebooks_are_in_sync_with_sources():
+    problems = stale()
+    assert not problems, "notebooks out of sync (run `python3 manage.py build`):\n" + "\n".join(problems)
+
+
+def _notebooks():
+    for folder in ("course", "solutions", "assignments"):
+        yield from sorted((ROOT / folder).rglob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", list(_notebooks()), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_carry_no_outputs_or_stray_metadata(path):
+    nb = nbformat.read(path, as_version=4)
+    assert set(nb.metadata) <= {"kernelspec", "language_info"}, f"stray notebook metadata: {set(nb.metadata)}"
+    for i, cell in enumerate(nb.cells):
+        assert set(cell.metadata) <= {"nbgrader", "tags"}, f"cell {i}: stray metadata {set(cell.metadata)}"
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"cell {i} has outputs"
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_release_holds_no_solution_and_no_hidden_test(day):
+    release = (ROOT / "assignments" / day / f"{day}.ipynb").read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "from autograder"):
+        assert marker not in release, f"the release of {day} contains {marker!r}"
+    solution = nbformat.read(ROOT / "solutions" / day / f"{day}.ipynb", as_version=4)
+    released = nbformat.read(ROOT / "assignments" / day / f"{day}.ipynb", as_version=4)
+    for cell in solution.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            parts = cell.source.split("### BEGIN SOLUTION")
+            body = "".join(p.split("### END SOLUTION")[0] for p in parts[1:])
+            lines = [ln.strip() for ln in body.splitlines() if len(ln.strip()) > 12]
+            leaked = [ln for ln in lines if any(ln in c.source for c in released.cells)]
+            assert not leaked, f"{day}: solution lines of {meta['grade_id']} leak into the release: {leaked[:3]}"
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_grade_ids_follow_the_contract(day):
+    """One solution cell per registered exercise, defining that name; tests named test_<exercise>."""
+    nb = nbformat.read(ROOT / "solutions" / day / f"{day}.ipynb", as_version=4)
+    exercises = set(registry(day).exercises)
+    solutions, tests = {}, []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            solutions[meta["grade_id"]] = cell.source
+        elif meta.get("grade"):
+            tests.append(meta["grade_id"])
+    assert set(solutions) == exercises, f"solution cells {sorted(solutions)} != checked exercises {sorted(exercises)}"
+    quizzes = [e for e in exercises if e.startswith("quiz_")]
+    assert 2 <= len(quizzes) <= 4, f"{day} has {len(quizzes)} concept questions; the contract asks 2-4"
+    for name, source in solutions.items():
+        defined = {
+            t.id if isinstance(t, ast.Name) else t.name
+            for node in ast.parse(source).body
+            for t in ([node] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else getattr(node, "targets", []))
+            if isinstance(t, (ast.Name, ast.FunctionDef, ast.ClassDef))
+        }
+        public = {d for d in defined if not d.startswith("_")}
+        assert public == {name}, f"solution cell {name!r} must define exactly {name!r} (plus _private helpers), defines {public}"
+        owned = [t for t in tests if t == f"test_{name}" or t.startswith(f"test_{name}_")]
+        assert owned, f"exercise {name!r} has no graded test cell test_{name}..."
+        hidden = [
+            c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") in owned and "BEGIN HIDDEN TESTS" in c.source
+        ]
+        assert hidden, f"exercise {name!r} has no hidden tests"
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_every_exercise_has_a_wrong_variant(day):
+    from conftest import load_variants
+
+    variants = load_variants(day)
+    assert variants is not None, f"tests/variants/{day}.py is missing"
+    missing = [e for e in registry(day).exercises if not e.startswith("quiz_") and not variants.WRONG.get(e)]
+    assert not missing, f"{day}: no WRONG variant proves the checks of {missing}"
+
+
+def test_lessons_have_sources():
+    assert "index" in LESSONS
+    for day in DAYS:
+        assert day in LESSONS, f"course/{day}.ipynb (the lesson) has no source"
+
+
+def test_code_is_lint_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 manage.py test" in readme and "python3 manage.py test" in ci
+
+
+def test_nbgrader_configuration():
+    from traitlets.config import PyFileConfigLoader
+
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "autograder")).load_config()
+    assert c.CourseDirectory.source_directory == "solutions" and c.CourseDirectory.release_directory == "assignments"
+    assert c.OverwriteCells.add_missing_cells is True
+    assert c.IgnorePattern.enabled is True and c.IgnorePattern.pattern
+    assert c.Execute.skip_cells_with_tag not in ("skip-execution", "") and len(c.Execute.skip_cells_with_tag) > 20
+    assert c.Execute.timeout > 0 and c.LimitOutput.max_lines > 0
+    again = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "autograder")).load_config()
+    assert again.Execute.skip_cells_with_tag != c.Execute.skip_cells_with_tag, "the skip tag must not be guessable"
