@@ -268,14 +268,19 @@ def judge_se(data: dict, j: Judge) -> None:
             continue
         shapes = se_shapes(c, r)
         if not judge_structure(
-            j, res, shapes, what,
+            j,
+            res,
+            shapes,
+            what,
             hint="fc1 = nn.Linear(C, hidden), fc2 = nn.Linear(hidden, C), hidden = max(1, C // reduction), no other parameters",
         ):
             continue
         state = seeded_state(shapes, 20 + n)
         inputs = _inputs(specs, 200 + 10 * n)
         judge_outputs(
-            j, res, inputs,
+            j,
+            res,
+            inputs,
             reference=lambda x: ref.se(x, {k: v.to(x.dtype) for k, v in state.items()}),
             what=lambda x: f"{what} on a {x.dtype} input of shape {tuple(x.shape)}".replace("torch.", ""),
             wrong=lambda x: _se_wrong(x, {k: v.to(x.dtype) for k, v in state.items()}),
@@ -289,7 +294,7 @@ def judge_se(data: dict, j: Judge) -> None:
                     f"{what}: the factor applied to a channel must be the same at every position (one gate per channel, "
                     "reshaped to (B, C, 1, 1))",
                 )
-                j.expect(bool(((gate > 0) & (gate < 1)).all()), f"{what}: every gate must lie strictly between 0 and 1 (sigmoid)")
+                j.expect(bool(((gate >= 0) & (gate <= 1 + 1e-6)).all()), f"{what}: every gate must lie between 0 and 1 (sigmoid)")
                 break
         judge_grads(j, res.get("grads"), reference_grads(ref.se, state, inputs[0], 300 + n), what)
     default = configs[len(SE_CONFIGS)]
@@ -311,9 +316,27 @@ def judge_se(data: dict, j: Judge) -> None:
 
 # ---------------------------------------------------------------------------- eca_kernel_size
 ECA_K_CASES = [
-    (1, {}), (2, {}), (3, {}), (4, {}), (8, {}), (16, {}), (24, {}), (32, {}), (64, {}), (100, {}), (128, {}),
-    (256, {}), (512, {}), (1024, {}), (2048, {}), (4096, {}),
-    (64, {"gamma": 3}), (256, {"gamma": 3, "b": 2}), (512, {"gamma": 1}), (1024, {"b": 0}), (32, {"gamma": 1.5, "b": 0.5}),
+    (1, {}),
+    (2, {}),
+    (3, {}),
+    (4, {}),
+    (8, {}),
+    (16, {}),
+    (24, {}),
+    (32, {}),
+    (64, {}),
+    (100, {}),
+    (128, {}),
+    (256, {}),
+    (512, {}),
+    (1024, {}),
+    (2048, {}),
+    (4096, {}),
+    (64, {"gamma": 3}),
+    (256, {"gamma": 3, "b": 2}),
+    (512, {"gamma": 1}),
+    (1024, {"b": 0}),
+    (32, {"gamma": 1.5, "b": 0.5}),
 ]
 
 
@@ -394,7 +417,10 @@ def judge_eca(data: dict, j: Judge) -> None:
             continue
         shapes = {"conv.weight": (1, 1, k)}
         if not judge_structure(
-            j, res, shapes, what,
+            j,
+            res,
+            shapes,
+            what,
             hint=f"conv = nn.Conv1d(1, 1, k, padding=k // 2, bias=False) with k = k_size or eca_kernel_size(channels) = {k}",
         ):
             continue
@@ -406,7 +432,9 @@ def judge_eca(data: dict, j: Judge) -> None:
         w = seeded_state(shapes, 60 + n)["conv.weight"]
         inputs = _inputs(specs, 500 + 10 * n)
         judge_outputs(
-            j, res, inputs,
+            j,
+            res,
+            inputs,
             reference=lambda x: ref.eca(x, w.to(x.dtype)),
             what=lambda x: f"{what} on a {x.dtype} input of shape {tuple(x.shape)}".replace("torch.", ""),
             wrong=lambda x: _eca_wrong(x, w.to(x.dtype)),
@@ -418,16 +446,19 @@ def judge_eca(data: dict, j: Judge) -> None:
 
 # ---------------------------------------------------------------------------- concept questions
 REGISTRY.quiz(
-    "quiz_1", "B",
+    "quiz_1",
+    "B",
     "fc1 has 256*16 weights + 16 biases and fc2 has 16*256 weights + 256 biases: 2*256^2/16 + 16 + 256 = 8,464.",
 )
 REGISTRY.quiz(
-    "quiz_2", "B",
+    "quiz_2",
+    "B",
     "The 1-D convolution of width k runs along the vector of channel means, so gate c sees the means of the k channels "
     "centred on c (zero-padded at the ends), nothing else.",
 )
 REGISTRY.quiz(
-    "quiz_3", "C",
+    "quiz_3",
+    "C",
     "A softmax normalises the gates to sum 1, so channels compete for one unit of weight; SE's sigmoid gives each channel "
     "an independent factor in (0, 1), so many channels can be kept at once.",
 )

@@ -1,0 +1,423 @@
+"""Wrong and right versions of the day 3 solution cells; the hidden checks must fail / pass them."""
+
+_CA_HEAD = """
+class ChannelAttention(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+
+    def forward(self, x):
+"""
+
+_SA_HEAD = """
+class SpatialAttention(nn.Module):
+    def __init__(self, kernel_size=7):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+
+    def forward(self, x):
+"""
+
+_CBAM_HEAD = """
+class CBAM(nn.Module):
+    def __init__(self, channels, reduction=16, kernel_size=7, mode="channel_first"):
+        super().__init__()
+        self.mode = mode
+        self.channel_attention = ChannelAttention(channels, reduction)
+        self.spatial_attention = SpatialAttention(kernel_size)
+
+    def forward(self, x):
+        mc, ms = self.channel_attention, self.spatial_attention
+"""
+
+_NET_INIT = """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.cbam = CBAM(16, reduction=4)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(32 * 8 * 8, num_classes)
+
+    def forward(self, x):
+"""
+
+WRONG = {
+    "ChannelAttention": {
+        "separate MLPs for the two paths": """
+class ChannelAttention(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+        self.mlp_max = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+
+    def forward(self, x):
+        return torch.sigmoid(self.mlp(x.mean((2, 3))) + self.mlp_max(x.amax((2, 3))))[:, :, None, None]
+""",
+        "average pooling only": _CA_HEAD
+        + """
+        return torch.sigmoid(self.mlp(x.mean((2, 3))))[:, :, None, None]
+""",
+        "max pooling only": _CA_HEAD
+        + """
+        return torch.sigmoid(self.mlp(x.amax((2, 3))))[:, :, None, None]
+""",
+        "softmax instead of sigmoid": _CA_HEAD
+        + """
+        return torch.softmax(self.mlp(x.mean((2, 3))) + self.mlp(x.amax((2, 3))), dim=1)[:, :, None, None]
+""",
+        "sigmoid on each path": _CA_HEAD
+        + """
+        return (torch.sigmoid(self.mlp(x.mean((2, 3)))) + torch.sigmoid(self.mlp(x.amax((2, 3)))))[:, :, None, None]
+""",
+        "MLP on the sum of the pooled vectors": _CA_HEAD
+        + """
+        return torch.sigmoid(self.mlp(x.mean((2, 3)) + x.amax((2, 3))))[:, :, None, None]
+""",
+        "gate applied instead of returned": _CA_HEAD
+        + """
+        return x * torch.sigmoid(self.mlp(x.mean((2, 3))) + self.mlp(x.amax((2, 3))))[:, :, None, None]
+""",
+        "ReLU after the last layer": """
+class ChannelAttention(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels), nn.ReLU())
+
+    def forward(self, x):
+        return torch.sigmoid(self.mlp(x.mean((2, 3))) + self.mlp(x.amax((2, 3))))[:, :, None, None]
+""",
+        "gate returned as (B, C)": _CA_HEAD
+        + """
+        return torch.sigmoid(self.mlp(x.mean((2, 3))) + self.mlp(x.amax((2, 3))))
+""",
+        "hidden without max(1, ...)": """
+class ChannelAttention(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(2, channels // reduction)
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+
+    def forward(self, x):
+        return torch.sigmoid(self.mlp(x.mean((2, 3))) + self.mlp(x.amax((2, 3))))[:, :, None, None]
+""",
+    },
+    "SpatialAttention": {
+        "[max, mean] order swapped": _SA_HEAD
+        + """
+        return torch.sigmoid(self.conv(torch.cat([x.amax(1, keepdim=True), x.mean(1, keepdim=True)], 1)))
+""",
+        "sum instead of mean": _SA_HEAD
+        + """
+        return torch.sigmoid(self.conv(torch.cat([x.sum(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
+""",
+        "softmax over positions": _SA_HEAD
+        + """
+        z = self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1))
+        return torch.softmax(z.flatten(1), dim=1).view_as(z)
+""",
+        "gate applied instead of returned": _SA_HEAD
+        + """
+        return x * torch.sigmoid(self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
+""",
+        "pooling over space instead of channels": _SA_HEAD
+        + """
+        pooled = torch.stack([x.mean((2, 3)), x.amax((2, 3))], 1)[..., None]  # (B, 2, C, 1)
+        return torch.sigmoid(self.conv(pooled)).mean(2, keepdim=True).expand(-1, 1, x.shape[2], x.shape[3])
+""",
+        "conv with a bias": """
+class SpatialAttention(nn.Module):
+    def __init__(self, kernel_size=7):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2)
+
+    def forward(self, x):
+        return torch.sigmoid(self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
+""",
+        "fixed kernel size 7": """
+class SpatialAttention(nn.Module):
+    def __init__(self, kernel_size=7):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, 7, padding=3, bias=False)
+
+    def forward(self, x):
+        return torch.sigmoid(self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)))
+""",
+        "no padding, gate resized back": """
+class SpatialAttention(nn.Module):
+    def __init__(self, kernel_size=7):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size, bias=False)
+
+    def forward(self, x):
+        pooled = torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1)
+        k = self.conv.kernel_size[0]
+        return torch.sigmoid(self.conv(F.pad(pooled, (k // 2,) * 4, mode="replicate")))
+""",
+        "no sigmoid": _SA_HEAD
+        + """
+        return self.conv(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True)], 1))
+""",
+    },
+    "CBAM": {
+        "modes mixed up (spatial_first computes channel_first)": _CBAM_HEAD
+        + """
+        if self.mode in ("channel_first", "spatial_first"):
+            x = x * mc(x)
+            return x * ms(x)
+        return x * mc(x) * ms(x)
+""",
+        "parallel computed in sequence": _CBAM_HEAD
+        + """
+        if self.mode == "spatial_first":
+            x = x * ms(x)
+            return x * mc(x)
+        x = x * mc(x)
+        return x * ms(x)
+""",
+        "sequential gates both computed from the input": _CBAM_HEAD
+        + """
+        return x * mc(x) * ms(x)
+""",
+        "parallel as a sum": _CBAM_HEAD
+        + """
+        if self.mode == "channel_first":
+            x = x * mc(x)
+            return x * ms(x)
+        if self.mode == "spatial_first":
+            x = x * ms(x)
+            return x * mc(x)
+        return x * mc(x) + x * ms(x)
+""",
+        "spatial gate never applied": _CBAM_HEAD
+        + """
+        return x * mc(x)
+""",
+        "gates returned instead of applied": _CBAM_HEAD
+        + """
+        return mc(x) * ms(x)
+""",
+        "default mode spatial_first": """
+class CBAM(nn.Module):
+    def __init__(self, channels, reduction=16, kernel_size=7, mode="spatial_first"):
+        super().__init__()
+        self.mode = mode
+        self.channel_attention = ChannelAttention(channels, reduction)
+        self.spatial_attention = SpatialAttention(kernel_size)
+
+    def forward(self, x):
+        mc, ms = self.channel_attention, self.spatial_attention
+        if self.mode == "channel_first":
+            x = x * mc(x)
+            return x * ms(x)
+        if self.mode == "spatial_first":
+            x = x * ms(x)
+            return x * mc(x)
+        return x * mc(x) * ms(x)
+""",
+        "reduction ignored": """
+class CBAM(nn.Module):
+    def __init__(self, channels, reduction=16, kernel_size=7, mode="channel_first"):
+        super().__init__()
+        self.mode = mode
+        self.channel_attention = ChannelAttention(channels)
+        self.spatial_attention = SpatialAttention(kernel_size)
+
+    def forward(self, x):
+        mc, ms = self.channel_attention, self.spatial_attention
+        if self.mode == "channel_first":
+            x = x * mc(x)
+            return x * ms(x)
+        if self.mode == "spatial_first":
+            x = x * ms(x)
+            return x * mc(x)
+        return x * mc(x) * ms(x)
+""",
+        "in-place rescale": _CBAM_HEAD
+        + """
+        if self.mode == "parallel":
+            return x * mc(x) * ms(x)
+        first, second = (mc, ms) if self.mode == "channel_first" else (ms, mc)
+        x *= first(x)
+        x *= second(x)
+        return x
+""",
+    },
+    "FixedNet": {
+        "CBAM computed but its output discarded": _NET_INIT
+        + """
+        x = F.relu(self.conv1(x))
+        _ = self.cbam(x)
+        x = self.pool(x)
+        x = self.pool(F.relu(self.conv2(x)))
+        return self.fc(x.flatten(1))
+""",
+        "wrong flatten size": """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.cbam = CBAM(16, reduction=4)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(32 * 16 * 16, num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.cbam(F.relu(self.conv1(x))))
+        x = self.pool(F.relu(self.conv2(x)))
+        return self.fc(x.flatten(1))
+""",
+        "CBAM after the second conv": """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.cbam = CBAM(32, reduction=4)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(32 * 8 * 8, num_classes)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(self.cbam(F.relu(self.conv2(x))))
+        return self.fc(x.flatten(1))
+""",
+        "broken channel gate kept": """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.gate = nn.Sequential(nn.Linear(16, 4), nn.ReLU(), nn.Linear(4, 16), nn.Sigmoid())
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(32 * 8 * 8, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = x * self.gate(x.mean((2, 3)))
+        x = self.pool(x)
+        x = self.pool(F.relu(self.conv2(x)))
+        return self.fc(x.flatten(1))
+""",
+        "num_classes ignored": """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.cbam = CBAM(16, reduction=4)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(32 * 8 * 8, 10)
+
+    def forward(self, x):
+        x = self.pool(self.cbam(F.relu(self.conv1(x))))
+        x = self.pool(F.relu(self.conv2(x)))
+        return self.fc(x.flatten(1))
+""",
+        "unused extra layer": """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.cbam = CBAM(16, reduction=4)
+        self.spatial_gate = nn.Conv2d(2, 1, 7, padding=3, bias=False)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(32 * 8 * 8, num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.cbam(F.relu(self.conv1(x))))
+        x = self.pool(F.relu(self.conv2(x)))
+        return self.fc(x.flatten(1))
+""",
+        "a 1x1 stem conv before the CBAM": """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 1)
+        self.conv1 = nn.Conv2d(8, 16, 3, padding=1)
+        self.cbam = CBAM(16, reduction=4)
+        self.pool = nn.MaxPool2d(4)
+        self.fc = nn.Linear(16 * 8 * 8, num_classes)
+
+    def forward(self, x):
+        x = self.pool(self.cbam(F.relu(self.conv1(self.stem(x)))))
+        return self.fc(x.flatten(1))
+""",
+    },
+    "quiz_1": {"wrong letter": 'quiz_1 = "C"\n'},
+    "quiz_2": {"wrong letter": 'quiz_2 = "A"\n'},
+    "quiz_3": {"wrong letter": 'quiz_3 = "A"\n'},
+}
+
+RIGHT = {
+    "ChannelAttention": {
+        "adaptive pooling modules, stacked batch through the MLP": """
+class ChannelAttention(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        self.avg = nn.AdaptiveAvgPool2d(1)
+        self.max = nn.AdaptiveMaxPool2d(1)
+        self.mlp = nn.Sequential(
+            nn.Linear(channels, max(1, channels // reduction)), nn.ReLU(inplace=True),
+            nn.Linear(max(1, channels // reduction), channels),
+        )
+
+    def forward(self, x):
+        b, c = x.shape[:2]
+        both = self.mlp(torch.cat([self.avg(x).view(b, c), self.max(x).view(b, c)], 0))
+        return (both[:b] + both[b:]).sigmoid().view(b, c, 1, 1)
+""",
+    },
+    "SpatialAttention": {
+        "torch.max(...)[0] and stack": _SA_HEAD
+        + """
+        mx, _ = torch.max(x, dim=1)
+        pooled = torch.stack([torch.mean(x, dim=1), mx], dim=1)
+        return 1 / (1 + torch.exp(-self.conv(pooled)))
+""",
+    },
+    "CBAM": {
+        "dict of strategies, gates via helper": """
+class CBAM(nn.Module):
+    def __init__(self, channels, reduction=16, kernel_size=7, mode="channel_first"):
+        super().__init__()
+        if mode not in {"channel_first", "spatial_first", "parallel"}:
+            raise ValueError(mode)
+        self.channel_attention = ChannelAttention(channels, reduction=reduction)
+        self.spatial_attention = SpatialAttention(kernel_size=kernel_size)
+        self.mode = mode
+
+    def forward(self, x):
+        if self.mode == "parallel":
+            return x * (self.channel_attention(x) * self.spatial_attention(x))
+        order = [self.channel_attention, self.spatial_attention]
+        if self.mode == "spatial_first":
+            order.reverse()
+        for gate in order:
+            x = gate(x) * x
+        return x
+""",
+    },
+    "FixedNet": {
+        "BatchNorm, adaptive pooling, dropout": """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 24, 3, padding=1), nn.BatchNorm2d(24), nn.ReLU())
+        self.attention = CBAM(24, reduction=8, mode="parallel")
+        self.rest = nn.Sequential(
+            nn.MaxPool2d(2), nn.Conv2d(24, 48, 3, padding=1, stride=2), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(48, num_classes))
+
+    def forward(self, x):
+        return self.head(self.rest(self.attention(self.features(x))))
+""",
+    },
+}
