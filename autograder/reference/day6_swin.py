@@ -83,7 +83,7 @@ def shifted_window_mask_official(H: int, W: int, window_size: int, shift_size: i
             cnt += 1
     mask_windows = window_partition_official(img_mask, window_size).view(-1, window_size * window_size)
     attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
-    return attn_mask.masked_fill(attn_mask != 0, float(-100.0)).masked_fill(attn_mask == 0, float(0.0))
+    return attn_mask.masked_fill(attn_mask != 0, -100.0).masked_fill(attn_mask == 0, 0.0)
 
 
 def _region(pos: int, size: int, window_size: int, shift_size: int) -> int:
