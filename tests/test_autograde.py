@@ -45,3 +45,43 @@ def test_round_trip(day, scratch):
             assert score < maximum, f"the wrong {name} ({next(iter(variants.WRONG[name]))}) kept all its points"
         else:
             assert score == maximum, f"{name} lost points although only other exercises were wrong"
+
+
+WARNING_SDPA = """
+import warnings
+
+def scaled_dot_product_attention(q, k, v, mask=None):
+    warnings.warn("this API is deprecated", UserWarning)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else scores + mask
+    weights = torch.exp(scores - scores.amax(-1, keepdim=True))
+    weights = weights / weights.sum(-1, keepdim=True)
+    return weights @ v, weights
+"""
+
+
+def test_configuration_defeats_skip_tags_deleted_tests_and_stderr_warnings(scratch):
+    """A tampered day-1 submission: skip-execution tags, a deleted test cell, warnings on stderr."""
+    day = "day1_attention"
+    course = Course(scratch, day)
+    nb = notebook_with(day, {
+        "softmax": load_variants(day).WRONG["softmax"]["no max subtraction (overflows)"],
+        # correct, independent of the (wrong) softmax above, and noisy on stderr
+        "scaled_dot_product_attention": WARNING_SDPA,
+    })
+    kept = []
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if gid.startswith("test_softmax"):
+            cell.metadata["tags"] = ["skip-execution"]
+        if gid != "test_causal_mask_hidden":
+            kept.append(cell)
+    nb.cells = kept
+    scores = by_exercise(day, course.autograde("tamperer", nb))
+    assert scores["softmax"][0] == 0, "skip-execution tags must not skip the tests of a wrong softmax"
+    assert scores["causal_mask"] == (2, 2), f"the deleted hidden test must be restored and pass: {scores['causal_mask']}"
+    sdpa = scores["scaled_dot_product_attention"]
+    assert sdpa[0] == sdpa[1], f"warnings on stderr must not zero a correct answer: {sdpa}"
+    graded = course.autograded_notebook("tamperer")
+    assert any(c.metadata.get("nbgrader", {}).get("grade_id") == "test_causal_mask_hidden" for c in graded.cells)
