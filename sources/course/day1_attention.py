@@ -253,6 +253,24 @@ print("same as is_causal=True:", torch.allclose(out, F.scaled_dot_product_attent
 # rounding.
 
 # %% [markdown]
+# ### A pitfall from the wild: "regularising" the mean attention weight
+#
+# Some tutorials add the mean attention weight to the loss, "to encourage sparse attention". Every
+# row of softmax weights sums to 1, so the mean over $L_k$ keys is exactly $1/L_k$ whatever the
+# scores: the term is a constant, its gradient is zero, and it changes nothing. Measured:
+
+# %%
+scores = torch.randn(4, 6, 10, requires_grad=True)
+mean_weight = torch.softmax(scores, dim=-1).mean()
+mean_weight.backward()
+print(f"mean attention weight = {mean_weight.item():.6f} (1/L_k = {1 / 10:.6f}); "
+      f"largest |gradient| it sends to the scores: {scores.grad.abs().max().item():.1e}")
+
+# %% [markdown]
+# To make attention sparser you must penalise something that depends on the weights'
+# *distribution*, for example their entropy $-\sum_j w_j \log w_j$, or lower the temperature.
+
+# %% [markdown]
 # ## 6. What attention costs: $O(n^2 d)$, measured
 #
 # The score matrix $QK^\top$ has $n \times n$ entries, each a dot product of width $d$:
