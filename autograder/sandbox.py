@@ -66,7 +66,7 @@ class Limits:
     cell_timeout: float = float(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
     notebook_timeout: float = float(os.environ.get("COURSE_NOTEBOOK_TIMEOUT", "900"))
     interrupt_grace: float = 5.0
-    memory_bytes: int = int(os.environ.get("COURSE_SANDBOX_MEMORY", str(6 * 2**30)))  # RLIMIT_AS per process
+    memory_bytes: int = int(os.environ.get("COURSE_SANDBOX_MEMORY", str(16 * 2**30)))  # RLIMIT_AS per process (torch maps ~4 GiB)
     total_memory_bytes: int = int(os.environ.get("COURSE_SANDBOX_TOTAL_MEMORY", str(8 * 2**30)))  # watchdog, RSS sum
     max_processes: int = 24  # watchdog: processes (not threads) in the sandbox
     max_tasks: int = 512  # RLIMIT_NPROC (threads count too)
@@ -287,7 +287,25 @@ _LAUNCH = '''import os, resource, sys
 limits = {limits!r}
 for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (value, value))
-os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *sys.argv[1:]])
+_AUDIT = os.open({audit!r}, os.O_WRONLY | os.O_APPEND)
+_ALLOWED = {allowed!r}
+_EVENTS = {{"open", "os.listdir", "os.scandir", "glob.glob", "os.remove", "os.rename", "os.rmdir", "shutil.rmtree", "os.mkdir", "os.chmod"}}
+
+
+def _hook(event, args, _abspath=os.path.abspath, _fsdecode=os.fsdecode, _write=os.write):
+    if event in _EVENTS and args and isinstance(args[0], (str, bytes, os.PathLike)):
+        try:
+            path = _abspath(_fsdecode(args[0]))
+        except Exception:
+            return
+        if not path.startswith(_ALLOWED):
+            _write(_AUDIT, ("COURSE-AUDIT " + event + " " + path.replace("\\n", " ")[:300] + "\\n").encode("utf-8", "replace"))
+
+
+sys.addaudithook(_hook)
+sys.argv = ["ipykernel_launcher", *sys.argv[1:]]
+import runpy
+runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
 '''
 
 
@@ -401,7 +419,13 @@ class Sandbox:
             "RLIMIT_NOFILE": self.limits.open_files,
             "RLIMIT_CORE": 0,
         }
-        (self.pkg / "launch.py").write_text(_LAUNCH.format(limits=limits))
+        audit = self.dir / "audit.log"
+        audit.touch()
+        os.chmod(audit, 0o666)
+        allowed = tuple(str(p) for p in _python_paths()) + (
+            "/usr/", "/etc/", "/proc/", "/sys/", "/dev/", "/tmp/", "/var/tmp/", "/usr/tmp/", "/lib", "/bin/", "/sbin/",
+            str(self.dir) + "/")
+        (self.pkg / "launch.py").write_text(_LAUNCH.format(limits=limits, audit=str(audit), allowed=allowed))
         for p in [self.pkg, *self.pkg.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
 
@@ -474,7 +498,7 @@ class Sandbox:
             f"open({str(self.home / 'probe.txt')!r}, 'w').write('ok')\n"
             "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2); sys.exit('network reachable')\n"
             "except OSError:\n    pass\n"
-            "import torch, numpy\nprint('sandbox ok', os.getuid())\n"
+            "print('sandbox ok', os.getuid())\n"
         )
         try:
             out = subprocess.run(self.command([sys.executable, "-c", code]), capture_output=True, text=True, timeout=120)

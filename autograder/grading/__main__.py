@@ -1,0 +1,57 @@
+"""Command line: ``python -m autograder.grading SUBMISSIONS [--out DIR] [options]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from autograder.grading.batch import DEFAULT_PATTERN, grade_batch
+from autograder.sandbox import Limits, SandboxError
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python3 manage.py grade",
+        description="Grade a batch of submissions in sandboxes (see docs/grading.md).",
+        epilog="LMS file names: <student>_[anything_]<assignment>[-<n>].ipynb (the highest -<n> wins); "
+        "override with --pattern, a regex with named groups 'student' and 'assignment' (optional 'rev').",
+    )
+    p.add_argument("submissions", type=Path, help="nbgrader submitted/ folder (<student>/<assignment>/<assignment>.ipynb), "
+                   "or a folder or zip of notebooks downloaded from a learning platform")
+    p.add_argument("--out", type=Path, default=Path("grading-output"), help="output folder (default: grading-output)")
+    p.add_argument("--assignment", help="only this assignment")
+    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count(), help="parallel sandboxes (default: all cores)")
+    p.add_argument("--pattern", help=f"regex for LMS file names (default: {DEFAULT_PATTERN})")
+    p.add_argument("--db", help="nbgrader gradebook URL (default: sqlite:///OUT/gradebook.db)")
+    p.add_argument("--cell-timeout", type=float, help="seconds per cell")
+    p.add_argument("--notebook-timeout", type=float, help="seconds per notebook")
+    p.add_argument("--memory", type=float, help="GiB of address space per sandboxed process")
+    p.add_argument("--force", action="store_true", help="re-grade even what the journal says is graded")
+    args = p.parse_args(argv)
+    limits = Limits()
+    if args.cell_timeout:
+        limits.cell_timeout = args.cell_timeout
+    if args.notebook_timeout:
+        limits.notebook_timeout = args.notebook_timeout
+    if args.memory:
+        limits.memory_bytes = int(args.memory * 2**30)
+        limits.total_memory_bytes = max(limits.total_memory_bytes, limits.memory_bytes)
+    try:
+        summary = grade_batch(args.submissions, args.out, assignment=args.assignment, jobs=args.jobs, limits=limits,
+                              pattern=args.pattern, db_url=args.db, force=args.force)
+    except SandboxError as exc:
+        print(f"[grade] ERROR: the sandbox is not available, nothing was graded: {exc}", file=sys.stderr)
+        return 3
+    except FileNotFoundError as exc:
+        print(f"[grade] ERROR: {exc}", file=sys.stderr)
+        return 2
+    tp = summary.get("throughput", {})
+    if tp.get("per_minute"):
+        print(f"[grade] throughput: {tp['per_minute']} submissions per minute ({tp['graded']} in {tp['seconds']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

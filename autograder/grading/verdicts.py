@@ -1,0 +1,268 @@
+"""From a student's file to the notebook that is graded, and from verdicts to test-cell scores.
+
+* :func:`assemble` builds the notebook to execute from the instructor's source notebook
+  (``solutions/<day>/<day>.ipynb``, trusted): its cells, metadata, test and locked cells, with
+  each solution cell's source taken from the student's notebook (matched by nbgrader
+  ``grade_id``, then by cell id, then by the name the cell defines), and the student's extra
+  code cells kept after the solution cell they followed. Deleted, edited, duplicated or
+  skip-tagged test cells, lost metadata and duplicated ids therefore change nothing.
+* :func:`apply_verdicts` scores every graded test cell from the trusted judge: a test cell
+  (visible or hidden) of exercise ``X`` gets its points exactly when ``X``'s probe data reached
+  the grader and the judge passed it. The cell's outputs are rewritten to match, so nbgrader's
+  own ``SaveAutoGrades`` (which gives points to a test cell without an error output) agrees.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+HIDDEN = "### BEGIN HIDDEN TESTS"
+
+
+class StudentFileError(ValueError):
+    """The submission is not a usable notebook (corrupt, not JSON, not a notebook)."""
+
+
+def template_for(assignment: str) -> nbformat.NotebookNode:
+    path = ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+    return nbformat.read(path, as_version=4)
+
+
+def release_for(assignment: str) -> nbformat.NotebookNode | None:
+    path = ROOT / "assignments" / assignment / f"{assignment}.ipynb"
+    return nbformat.read(path, as_version=4) if path.exists() else None
+
+
+def _meta(cell: Any) -> dict:
+    md = cell.get("metadata") if isinstance(cell, dict) else None
+    nbg = md.get("nbgrader") if isinstance(md, dict) else None
+    return nbg if isinstance(nbg, dict) else {}
+
+
+def exercise_of(grade_id: str, exercises: list[str]) -> str | None:
+    """``test_softmax_hidden`` -> ``softmax`` (the longest exercise name that fits)."""
+    best = None
+    for name in exercises:
+        if grade_id == f"test_{name}" or grade_id.startswith(f"test_{name}_"):
+            if best is None or len(name) > len(best):
+                best = name
+    return best
+
+
+# ---------------------------------------------------------------------------- reading
+def read_student(raw: bytes) -> list[dict]:
+    """The student's cells as plain dicts; raises StudentFileError when it is no notebook."""
+    if not raw.strip():
+        raise StudentFileError("the file is empty")
+    try:
+        doc = json.loads(raw.decode("utf-8", errors="strict"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StudentFileError(f"not a notebook: the file is not valid JSON ({type(exc).__name__})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
+        raise StudentFileError("not a notebook: no list of cells")
+    cells = []
+    for c in doc["cells"]:
+        if not isinstance(c, dict):
+            continue
+        src = c.get("source", "")
+        if isinstance(src, list):
+            src = "".join(s for s in src if isinstance(s, str))
+        if not isinstance(src, str):
+            src = ""
+        cells.append({
+            "cell_type": c.get("cell_type") if c.get("cell_type") in ("code", "markdown", "raw") else "raw",
+            "source": src,
+            "grade_id": _meta(c).get("grade_id") if isinstance(_meta(c).get("grade_id"), str) else None,
+            "id": c.get("id") if isinstance(c.get("id"), str) else None,
+        })
+    return cells
+
+
+def _defines(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        found = re.findall(r"^(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=", source, re.M)
+        return {a or b for a, b in found}
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _norm(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+# ---------------------------------------------------------------------------- assembling
+@dataclass
+class Assembled:
+    nb: nbformat.NotebookNode
+    notes: list[str]
+    replayable: set[int]
+    student_code: str  # every student-written code cell, for the static scan
+
+
+def assemble(template: nbformat.NotebookNode, release: nbformat.NotebookNode | None, student: list[dict]) -> Assembled:
+    notes: list[str] = []
+    solution_ids = [_meta(c)["grade_id"] for c in template.cells if _meta(c).get("solution") and _meta(c).get("grade_id")]
+    fixed_ids = {_meta(c)["grade_id"] for c in template.cells if (_meta(c).get("grade") or _meta(c).get("locked")) and not _meta(c).get("solution")}
+    fixed_ids |= {c.get("id") for c in template.cells if not _meta(c).get("solution")}
+    fixed_sources = {_norm(c.source) for c in template.cells if not _meta(c).get("solution") and c.source.strip()}
+    stubs: dict[str, str] = {}
+    if release is not None:
+        for c in release.cells:
+            if _meta(c).get("solution"):
+                stubs[_meta(c).get("grade_id")] = c.source
+            elif c.source.strip():
+                fixed_sources.add(_norm(c.source))
+
+    code = [(i, c) for i, c in enumerate(student) if c["cell_type"] == "code"]
+    matched: dict[str, int] = {}  # grade id -> student cell index
+    role: dict[int, str] = {}  # student index -> "solution:<gid>" | "fixed" | "extra"
+    seen_ids: dict[str, int] = {}
+    for i, c in code:
+        claimed = c["grade_id"] or c["id"]
+        if claimed:
+            seen_ids[claimed] = seen_ids.get(claimed, 0) + 1
+        if claimed in solution_ids and claimed not in matched:
+            matched[claimed] = i
+            role[i] = f"solution:{claimed}"
+        elif claimed in fixed_ids or _norm(c["source"]) in fixed_sources or HIDDEN in c["source"]:
+            role[i] = "fixed"
+    dups = sorted(k for k, n in seen_ids.items() if n > 1)
+    if dups:
+        notes.append(f"duplicated cell ids in the submission: {', '.join(dups)} (the first solution cell of each id is graded; "
+                     "later copies run as your own extra cells; test cells always come from the course)")
+    for gid in solution_ids:
+        if gid in matched:
+            continue
+        for i, c in code:
+            if i not in role and gid in _defines(c["source"]):
+                matched[gid] = i
+                role[i] = f"solution:{gid}"
+                notes.append(f"the solution cell `{gid}` had lost its nbgrader metadata; it was found by the name it defines")
+                break
+        else:
+            notes.append(f"no solution cell for `{gid}` was found in the submission; it counts as not answered")
+    extras_after: dict[str | None, list[int]] = {}
+    anchor: str | None = None
+    for i, c in code:
+        r = role.get(i)
+        if r and r.startswith("solution:"):
+            anchor = r.split(":", 1)[1]
+        elif r is None and c["source"].strip():
+            role[i] = "extra"
+            extras_after.setdefault(anchor, []).append(i)
+    n_extra = sum(len(v) for v in extras_after.values())
+    if n_extra:
+        notes.append(f"{n_extra} extra code cell(s) of yours were kept and run after the solution cell they followed")
+
+    cells = []
+    replayable: set[int] = set()
+    first_solution_done = False
+
+    def add_extras(key: str | None) -> None:
+        for n, i in enumerate(extras_after.get(key, [])):
+            cell = nbformat.v4.new_code_cell(student[i]["source"])
+            cell["id"] = f"student-extra-{i}"
+            cells.append(cell)
+            replayable.add(len(cells) - 1)
+            del n
+
+    for tc in template.cells:
+        meta = _meta(tc)
+        gid = meta.get("grade_id")
+        if meta.get("solution") and not first_solution_done:
+            add_extras(None)
+            first_solution_done = True
+        new = nbformat.from_dict(json.loads(json.dumps(tc)))
+        if new.cell_type == "code":
+            new.outputs, new.execution_count = [], None
+            new.metadata = {k: v for k, v in new.metadata.items() if k in ("nbgrader",)}
+        if meta.get("solution"):
+            if gid in matched:
+                new.source = student[matched[gid]]["source"]
+            else:
+                new.source = stubs.get(gid, "# YOUR CODE HERE\nraise NotImplementedError()")
+        cells.append(new)
+        if new.cell_type == "code" and not meta.get("grade"):
+            replayable.add(len(cells) - 1)
+        if meta.get("solution"):
+            add_extras(gid)
+    if not first_solution_done:
+        add_extras(None)
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(template.metadata)))
+    student_code = "\n\n".join(student[i]["source"] for i, c in code if role.get(i) != "fixed")
+    return Assembled(nb, notes, replayable, student_code)
+
+
+# ---------------------------------------------------------------------------- verdicts
+def graded_cells(nb: nbformat.NotebookNode, exercises: list[str]) -> list[dict]:
+    out = []
+    for index, cell in enumerate(nb.cells):
+        meta = _meta(cell)
+        if cell.cell_type == "code" and meta.get("grade") and meta.get("grade_id"):
+            out.append({
+                "index": index, "grade_id": meta["grade_id"], "points": float(meta.get("points", 0) or 0),
+                "exercise": exercise_of(meta["grade_id"], exercises), "hidden": HIDDEN in cell.source,
+            })
+    return out
+
+
+def apply_verdicts(nb: nbformat.NotebookNode, sandbox: Any, execution: Any, template: Any = None) -> list[dict]:
+    """Score the graded test cells from the trusted verdicts; rewrite their outputs to match."""
+    exercises = list(sandbox.registry.exercises)
+    runs = {c.index: c for c in execution.cells}
+    cells = graded_cells(nb, exercises)
+    records = []
+    for info in cells:
+        cell = nb.cells[info["index"]]
+        ex = info["exercise"]
+        in_kernel = not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        run = runs.get(info["index"])
+        if run is not None and run.status not in ("ok", "error"):
+            in_kernel = False
+        failures = sandbox.verdicts.get(ex) if ex else None
+        passed = failures == []
+        reason = ""
+        if ex is None:
+            reason = f"test cell {info['grade_id']} belongs to no registered exercise"
+        elif failures is None:
+            hidden = [c for c in cells if c["exercise"] == ex and c["hidden"]]
+            hrun = runs.get(hidden[0]["index"]) if hidden else None
+            if hrun is not None and hrun.status != "ok":
+                reason = f"the hidden check for `{ex}` did not complete: {hrun.detail}"
+            else:
+                reason = f"the hidden check for `{ex}` never reported to the grader (was `check` replaced or the cell rewritten?)"
+        elif failures:
+            reason = "; ".join(failures)
+        outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error"] if passed else list(cell.get("outputs", []))
+        if not passed:
+            lines = failures if failures else [reason]
+            outputs.append(nbformat.v4.new_output(
+                "error", ename="GraderVerdict",
+                evalue=f"{ex or info['grade_id']}: failed the checks the grader ran outside your notebook",
+                traceback=[f"{ex or info['grade_id']}: failed the checks the grader ran outside your notebook:"]
+                + [f"  - {m}" for m in lines],
+            ))
+        cell["outputs"] = outputs
+        records.append({
+            "grade_id": info["grade_id"], "exercise": ex, "hidden": info["hidden"], "max_score": info["points"],
+            "score": info["points"] if passed else 0.0, "in_kernel_score": info["points"] if in_kernel else 0.0,
+            "passed": passed, "failures": list(failures or []), "reason": reason,
+            "cell_status": run.status if run else "not_run",
+        })
+    return records
