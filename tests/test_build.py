@@ -47,14 +47,19 @@ def test_release_holds_no_solution_and_no_hidden_test(day):
         assert marker not in release, f"the release of {day} contains {marker!r}"
     solution = nbformat.read(ROOT / "solutions" / day / f"{day}.ipynb", as_version=4)
     released = nbformat.read(ROOT / "assignments" / day / f"{day}.ipynb", as_version=4)
+    release_cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in released.cells}
+    everything = " ".join(" ".join(c.source.split()) for c in released.cells)
     for cell in solution.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
-            parts = cell.source.split("### BEGIN SOLUTION")
-            body = "".join(p.split("### END SOLUTION")[0] for p in parts[1:])
-            lines = [ln.strip() for ln in body.splitlines() if len(ln.strip()) > 12]
-            leaked = [ln for ln in lines if any(ln in c.source for c in released.cells)]
-            assert not leaked, f"{day}: solution lines of {meta['grade_id']} leak into the release: {leaked[:3]}"
+        if not (meta.get("solution") and cell.cell_type == "code"):
+            continue
+        stub = release_cells.get(meta["grade_id"], "")
+        assert "raise NotImplementedError()" in stub, f"{day}: the release cell {meta['grade_id']} is not stubbed"
+        for block in cell.source.split("### BEGIN SOLUTION")[1:]:
+            body = [ln for ln in block.split("### END SOLUTION")[0].splitlines() if ln.strip()]
+            if len(body) >= 2:
+                text = " ".join(" ".join(body).split())
+                assert text not in everything, f"{day}: a solution block of {meta['grade_id']} is in the release"
 
 
 @pytest.mark.parametrize("day", DAYS)
