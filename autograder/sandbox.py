@@ -183,7 +183,8 @@ def probe_only_source(source: str) -> str:
         node = defs.get(name)
         if node is not None and not _is_judge(node):
             todo.extend(_used_names(node) - needed)
-    body: list[ast.stmt] = [ast.parse("def _sandbox_no_judge(data, j):\n    raise RuntimeError('judges do not run in the sandbox')").body[0]]
+    stub = "def _sandbox_no_judge(data, j):\n    raise RuntimeError('judges do not run in the sandbox')"
+    body: list[ast.stmt] = [ast.parse(stub).body[0]]
     for node in tree.body:
         if _is_judge(node):
             dec = next(d for d in node.decorator_list if _is_exercise_decorator(d))
@@ -289,7 +290,8 @@ for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (value, value))
 _AUDIT = os.open({audit!r}, os.O_WRONLY | os.O_APPEND)
 _ALLOWED = {allowed!r}
-_EVENTS = {{"open", "os.listdir", "os.scandir", "glob.glob", "os.remove", "os.rename", "os.rmdir", "shutil.rmtree", "os.mkdir", "os.chmod"}}
+_EVENTS = {{"open", "os.listdir", "os.scandir", "glob.glob", "os.remove", "os.rename", "os.rmdir", "shutil.rmtree",
+           "os.mkdir", "os.chmod"}}
 
 
 def _hook(event, args, _abspath=os.path.abspath, _fsdecode=os.fsdecode, _write=os.write):
@@ -313,7 +315,8 @@ def _wire_module_source() -> str:
     """encode_plain and its helpers, for the sandbox (decode and judging stay here)."""
     import inspect
 
-    return "import base64\nfrom typing import Any\n\nimport numpy as np\n_DTYPES = " + repr(_DTYPES) + "\n\n" + inspect.getsource(encode_plain)
+    head = "import base64\nfrom typing import Any\n\nimport numpy as np\n_DTYPES = "
+    return head + repr(_DTYPES) + "\n\n" + inspect.getsource(encode_plain)
 
 
 # ---------------------------------------------------------------------------- the sandbox
@@ -373,7 +376,9 @@ class Sandbox:
         self.registry = registry(assignment)
         self.bwrap = bwrap or os.environ.get("COURSE_BWRAP") or shutil.which("bwrap")
         if not self.bwrap or not os.path.exists(self.bwrap):
-            raise SandboxError("bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap); refusing to grade unsandboxed")
+            raise SandboxError(
+                "bubblewrap (bwrap) is not installed: install it (apt-get install bubblewrap); refusing to grade unsandboxed"
+            )
         self.privileged = os.geteuid() == 0
         self.slot = _Slot() if self.privileged else None
         self.uid = self.slot.uid if self.slot else os.getuid()
@@ -617,7 +622,8 @@ class SandboxKernelManager(AsyncKernelManager):
             if len(pids) > lim.max_processes + 2:  # + bwrap's init and the kernel
                 reason = f"too many processes in the sandbox ({len(pids)}; limit {lim.max_processes}): killed"
             elif rss > lim.total_memory_bytes:
-                reason = f"the sandbox used {rss / 2**30:.1f} GiB of memory (limit {lim.total_memory_bytes / 2**30:.1f} GiB): killed"
+                reason = (f"the sandbox used {rss / 2**30:.1f} GiB of memory "
+                          f"(limit {lim.total_memory_bytes / 2**30:.1f} GiB): killed")
             if reason:
                 self.sandbox.faults.append(reason)
                 with contextlib.suppress(Exception):
@@ -641,6 +647,14 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _rss(pid: int) -> int:
+    """Proportional set size (shared pages split between the processes sharing them), else RSS."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
     try:
         with open(f"/proc/{pid}/statm") as fh:
             return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -796,7 +810,8 @@ def _run_cell(client: Any, cell: Any, index: int, lim: Limits, deadline: float) 
     except DeadKernelError:
         new_faults = client.km.sandbox.faults[faults_before:]
         if state["phase"] == "killed":
-            return CellRun(index, "killed", f"ran over the {budget:g} s time limit and ignored the interrupt; the kernel was killed")
+            return CellRun(index, "killed",
+                           f"ran over the {budget:g} s time limit and ignored the interrupt; the kernel was killed")
         if new_faults:
             return CellRun(index, "killed", new_faults[-1])
         return CellRun(index, "crashed", "the kernel died while running this cell (os._exit, a crash, or a signal)")
@@ -830,14 +845,19 @@ class SandboxedExecute(Execute):
     """
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
-        from autograder.grading.verdicts import apply_verdicts, template_for
+        from autograder.grading.verdicts import apply_verdicts
 
         assignment = resources.get("nbgrader", {}).get("assignment")
         if not assignment:
             raise SandboxError("SandboxedExecute needs the assignment id (run through nbgrader autograde)")
         limits = Limits(cell_timeout=float(self.timeout or Limits().cell_timeout))
         with Sandbox(assignment, limits) as sandbox:
-            replayable = {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")}
+            replayable = {
+                i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")
+            }
             execution = execute_notebook(nb, sandbox, replayable)
-            apply_verdicts(nb, sandbox, execution, template_for(assignment))
+            records = apply_verdicts(nb, sandbox, execution)
+        failed = [r["grade_id"] for r in records if not r["passed"]]
+        self.log.info("sandboxed grading: %d of %d test cells passed the trusted checks%s", len(records) - len(failed),
+                      len(records), f" (failed: {', '.join(failed)})" if failed else "")
         return nb, resources

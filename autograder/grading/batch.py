@@ -55,7 +55,9 @@ class Submission:
 
 
 # ---------------------------------------------------------------------------- collecting
-def collect(source: Path, assignment: str | None = None, pattern: str | None = None, work: Path | None = None) -> list[Submission]:
+def collect(
+    source: Path, assignment: str | None = None, pattern: str | None = None, work: Path | None = None
+) -> list[Submission]:
     """Submissions under ``source``: nbgrader's ``<student>/<assignment>/<assignment>.ipynb``, or a
     zip / folder of files named after ``pattern`` (see DEFAULT_PATTERN)."""
     source = Path(source)
@@ -115,9 +117,15 @@ def _student_id(name: str) -> str:
 
 # ---------------------------------------------------------------------------- one submission
 SUSPICIOUS = {
-    "reads or writes outside the notebook's folder": r"gradebook|/submitted/|autograded/|/solutions/|autograder/checks|\.\./|nbgrader_config|/proc/\d|/proc/self/(root|cwd)",
-    "patches Python or library internals": r"\bbuiltins\b|__builtins__|sys\.modules|setattr\(\s*(torch|np|numpy)\b|(torch|np|numpy)\.\w+\s*=[^=]",
-    "hooks the IPython shell": r"input_transformers|ast_transformers|set_custom_exc|events\.register|sys\.excepthook|showtraceback|run_cell",
+    "reads or writes outside the notebook's folder": (
+        r"gradebook|/submitted/|autograded/|/solutions/|autograder/checks|\.\./|nbgrader_config|/proc/\d|/proc/self/(root|cwd)"
+    ),
+    "patches Python or library internals": (
+        r"\bbuiltins\b|__builtins__|sys\.modules|setattr\(\s*(torch|np|numpy)\b|(torch|np|numpy)\.\w+\s*=[^=]"
+    ),
+    "hooks the IPython shell": (
+        r"input_transformers|ast_transformers|set_custom_exc|events\.register|sys\.excepthook|showtraceback|run_cell"
+    ),
     "redefines comparison": r"def __eq__|__eq__\s*=",
     "exits or kills the process": r"os\._exit|os\.kill|sys\.exit|\bfork\(|ctypes",
 }
@@ -173,7 +181,7 @@ def grade_one(sub: dict, out: str, limits: dict) -> dict:
     with Sandbox(sub.assignment, lim) as sandbox:
         execution = execute_notebook(built.nb, sandbox, built.replayable)
         records = apply_verdicts(built.nb, sandbox, execution)
-        result["events"] = execution.events + list(sandbox.faults)
+        result["events"] = execution.events + [f for f in sandbox.faults if not any(f in e for e in execution.events)]
         result["restarts"] = execution.restarts
         result["cheat"] = _cheat_flags(records, sandbox, built.student_code, _audit(sandbox))
         result["cell_status"] = {str(c.index): [c.status, c.detail] for c in execution.cells if c.status != "ok"}
@@ -300,7 +308,8 @@ def grade_batch(
             if with_hash.get("fingerprint") == prints[s.assignment] and with_hash.get("sha256") == _sha(s.path):
                 continue
         todo.append(s)
-    log(f"[grade] {len(subs)} submission(s), {len(subs) - len(todo)} already graded, {len(todo)} to grade with {jobs or os.cpu_count()} worker(s)")
+    log(f"[grade] {len(subs)} submission(s), {len(subs) - len(todo)} already graded, {len(todo)} to grade "
+        f"with {jobs or os.cpu_count()} worker(s)")
     started = time.monotonic()
     done = 0
     pending = list(todo)
@@ -324,7 +333,8 @@ def grade_batch(
                 res["fingerprint"] = prints[s.assignment]
                 _write_json(_journal_path(journal, s), res)
                 done += 1
-                log(f"[grade] {s.student}/{s.assignment}: {res['score']:g}/{res['max_score']:g} ({res['status']}, {res['seconds']:.1f} s)")
+                log(f"[grade] {s.student}/{s.assignment}: {res['score']:g}/{res['max_score']:g} "
+                    f"({res['status']}, {res['seconds']:.1f} s)")
         if pending and len(pending) == len(batch):
             raise RuntimeError("the worker pool keeps breaking; see the messages above")
     elapsed = time.monotonic() - started
@@ -366,11 +376,11 @@ def _write_json(path: Path, data: Any) -> None:
 # ---------------------------------------------------------------------------- gradebook
 def write_gradebook(results: list[dict], db_url: str) -> None:
     """Idempotent: set every test cell's auto_score in nbgrader's gradebook (one writer)."""
+    import warnings
+
     from nbgrader.api import Gradebook, MissingEntry
 
     from autograder import registry
-
-    import warnings
 
     warnings.filterwarnings("ignore", message=".*not in session.*")
     with Gradebook(db_url) as gb:
@@ -416,7 +426,9 @@ def write_reports(results: list[dict], out: Path) -> dict:
         exercises: dict[str, dict] = {}
         for r in rs:
             for t in r["tests"]:
-                e = exercises.setdefault(t["grade_id"], {"exercise": t["exercise"], "max_score": t["max_score"], "scores": [], "failures": {}})
+                e = exercises.setdefault(
+                    t["grade_id"], {"exercise": t["exercise"], "max_score": t["max_score"], "scores": [], "failures": {}}
+                )
                 e["scores"].append(t["score"])
                 for msg in (t["failures"] or ([t["reason"]] if not t["passed"] and t["reason"] else [])):
                     key = _failure_key(msg)
@@ -426,7 +438,8 @@ def write_reports(results: list[dict], out: Path) -> dict:
             "mean_score": round(sum(r["score"] for r in rs) / len(rs), 3),
             "max_score": rs[0]["max_score"],
             "tests": {
-                gid: {"exercise": e["exercise"], "max_score": e["max_score"], "mean": round(sum(e["scores"]) / len(e["scores"]), 3),
+                gid: {"exercise": e["exercise"], "max_score": e["max_score"],
+                      "mean": round(sum(e["scores"]) / len(e["scores"]), 3),
                       "pass_rate": round(sum(1 for s in e["scores"] if s >= e["max_score"]) / len(e["scores"]), 3),
                       "failures": dict(sorted(e["failures"].items(), key=lambda kv: (-kv[1], kv[0])))}
                 for gid, e in exercises.items()
@@ -456,7 +469,10 @@ def write_reports(results: list[dict], out: Path) -> dict:
 
 
 def _failure_key(message: str) -> str:
-    head = message.split(": ", 1)[0] if " differs from" not in message else message.split(" differs from")[0] + " differs from the reference"
+    if " differs from" in message:
+        head = message.split(" differs from")[0] + " differs from the reference"
+    else:
+        head = message.split(": ", 1)[0]
     return re.sub(r"\s+", " ", head)[:160]
 
 

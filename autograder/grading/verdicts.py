@@ -118,7 +118,10 @@ class Assembled:
 def assemble(template: nbformat.NotebookNode, release: nbformat.NotebookNode | None, student: list[dict]) -> Assembled:
     notes: list[str] = []
     solution_ids = [_meta(c)["grade_id"] for c in template.cells if _meta(c).get("solution") and _meta(c).get("grade_id")]
-    fixed_ids = {_meta(c)["grade_id"] for c in template.cells if (_meta(c).get("grade") or _meta(c).get("locked")) and not _meta(c).get("solution")}
+    fixed_ids = {
+        _meta(c)["grade_id"] for c in template.cells
+        if (_meta(c).get("grade") or _meta(c).get("locked")) and not _meta(c).get("solution")
+    }
     fixed_ids |= {c.get("id") for c in template.cells if not _meta(c).get("solution")}
     fixed_sources = {_norm(c.source) for c in template.cells if not _meta(c).get("solution") and c.source.strip()}
     stubs: dict[str, str] = {}
@@ -249,7 +252,9 @@ def apply_verdicts(nb: nbformat.NotebookNode, sandbox: Any, execution: Any, temp
                 reason = f"the hidden check for `{ex}` never reported to the grader (was `check` replaced or the cell rewritten?)"
         elif failures:
             reason = "; ".join(failures)
-        outputs = [o for o in cell.get("outputs", []) if o.get("output_type") != "error"] if passed else list(cell.get("outputs", []))
+        outputs = list(cell.get("outputs", []))
+        if passed:
+            outputs = [o for o in outputs if o.get("output_type") != "error"]
         if not passed:
             lines = failures if failures else [reason]
             outputs.append(nbformat.v4.new_output(

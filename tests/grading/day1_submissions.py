@@ -266,6 +266,9 @@ def cases(root: str, out: str, targets: list[str]) -> dict[str, tuple[float, byt
     """name -> (expected score out of 12, file bytes)."""
     nb = notebook
     wrong_quiz = {k: v for k, v in WRONG_ALL.items() if k.startswith("quiz")}
+    read_hidden = READ_HIDDEN.replace("{root}", root).replace("{out}", out)
+    write_others = WRITE_OTHERS.replace("{targets!r}", repr(targets)).replace("{out}", out)
+    sys_exit = {"scaled_dot_product_attention": SYS_EXIT_SDPA}
     return {
         "honest_right": (12, dump(nb())),
         "honest_wrong_softmax": (9, dump(nb({"softmax": WRONG_SOFTMAX}))),
@@ -277,15 +280,15 @@ def cases(root: str, out: str, targets: list[str]) -> dict[str, tuple[float, byt
         "attack_custom_exception_handler": (0, dump(nb(WRONG_ALL, {"setup": [CUSTOM_EXC]}))),
         "attack_eq_always_true": (0, dump(nb(EQ_SOLUTIONS, {"setup": [EQ_ALWAYS]}))),
         "attack_fake_pass_output": (0, dump(nb(WRONG_ALL, {k: [FAKE_PRINT] for k in WRONG_ALL}))),
-        "attack_read_hidden_tests": (9, dump(nb(wrong_quiz, {"quiz_3": [READ_HIDDEN.replace("{root}", root).replace("{out}", out)]}))),
-        "attack_write_other_files": (12, dump(nb(None, {"causal_mask": [WRITE_OTHERS.replace("{targets!r}", repr(targets)).replace("{out}", out)]}))),
+        "attack_read_hidden_tests": (9, dump(nb(wrong_quiz, {"quiz_3": [read_hidden]}))),
+        "attack_write_other_files": (12, dump(nb(None, {"causal_mask": [write_others]}))),
         # faults: each costs only what it breaks
         "fault_infinite_loop": (8, dump(nb({"scaled_dot_product_attention": LOOP_SDPA}))),
         "fault_ignores_interrupt": (10, dump(nb({"causal_mask": UNKILLABLE}))),
         "fault_huge_allocation": (8, dump(nb({"scaled_dot_product_attention": HUGE_SDPA}, {"softmax": [HUGE_TOP]}))),
         "fault_fork_bomb": (12, dump(nb(None, {"softmax": [FORK_BOMB]}))),
         "fault_os_exit": (10, dump(nb({"causal_mask": OS_EXIT_CAUSAL}))),
-        "fault_sys_exit": (8, dump(nb({"scaled_dot_product_attention": SYS_EXIT_SDPA}, {"quiz_3": ["import sys\nsys.exit(0)\n"]}))),
+        "fault_sys_exit": (8, dump(nb(sys_exit, {"quiz_3": ["import sys\nsys.exit(0)\n"]}))),
         "fault_kernel_crash": (12, dump(nb(None, {"softmax": [SEGFAULT]}))),
         "fault_corrupt_file": (0, b"\x89PNG\r\n\x1a\n\x00\x00garbage{{{"),
         "fault_not_a_notebook": (0, json.dumps({"hello": "world"}).encode()),
