@@ -43,7 +43,7 @@ CKPT_ROOT = Path(os.environ.get("COURSE_PRACTICUM_CKPT", "checkpoints"))
 PROFILES = {
     "quick": dict(
         vit=dict(dim=64, depth=4, heads=4, mlp_ratio=2.0), cnn_widths=(16, 32, 64), cnn_blocks=1,
-        epochs=4, baseline_epochs=4, batch_size=128, lr=2e-3, weight_decay=0.05, warmup_epochs=1, min_lr_ratio=0.01,
+        epochs=4, baseline_epochs=4, batch_size=64, lr=2e-3, weight_decay=0.05, warmup_epochs=1, min_lr_ratio=0.01,
         label_smoothing=0.1, crop_pad=4, cutout=0, train_limit=3000, test_limit=1000,
         pretrained_epochs=0, pretrained_train_images=0,
     ),

@@ -53,7 +53,7 @@ def make_batches(n=23, batch_size=8, features=5, classes=3, seed=0):
 
 
 # %% [markdown] nb="readonly:lr_intro"
-# ## Exercise 1: warmup and cosine decay (2 points)
+# ## Exercise 1: warmup and cosine decay (3 points)
 #
 # Transformers trained with AdamW are unstable in their first steps: Adam's estimate of the
 # gradient's second moment is still poor, so updates can be large. The usual remedy is a
@@ -117,7 +117,7 @@ except NotImplementedError:
     print("(implement warmup_cosine_lr to see its plot)")
 
 # %% [markdown] nb="readonly:acc_intro"
-# ## Exercise 2: top-k accuracy (2 points)
+# ## Exercise 2: top-k accuracy (3 points)
 #
 # For logits `(B, C)` and integer targets `(B,)`, the top-$k$ accuracy is the fraction of samples
 # whose target is among the $k$ largest logits:
@@ -159,7 +159,7 @@ check("day7_practicum", "accuracy", accuracy)
 ### END HIDDEN TESTS
 
 # %% [markdown] nb="readonly:train_intro"
-# ## Exercise 3: one training epoch (4 points)
+# ## Exercise 3: one training epoch (5 points)
 #
 # `train_one_epoch(model, loader, optimizer, scheduler=None, device="cpu", amp=False)` makes one
 # pass over `loader` (any iterable of `(inputs, targets)` batches):
@@ -260,7 +260,7 @@ check("day7_practicum", "train_one_epoch", train_one_epoch)
 ### END HIDDEN TESTS
 
 # %% [markdown] nb="readonly:eval_intro"
-# ## Exercise 4: evaluation (2 points)
+# ## Exercise 4: evaluation (3 points)
 #
 # `evaluate(model, loader, device="cpu")` returns `{"loss": ..., "acc": ...}` on held-out data:
 # the cross-entropy averaged over **samples** and the accuracy as a fraction, both Python floats.
