@@ -156,7 +156,7 @@ def test_lesson_from_table_of_contents(lab_server, session):
     readout = slider.locator(".widget-readout")
     value_before = readout.inner_text() if readout.count() else None
     assert before, "the cell with the slider shows no plot before the slider moves"
-    shot(page, "widget before moving the slider")
+    shot(page, "widget before moving the slider", element=cell)
 
     track = slider.locator(".noUi-target, .slider").first
     box = track.bounding_box()
@@ -171,7 +171,7 @@ def test_lesson_from_table_of_contents(lab_server, session):
     lesson.wait_idle()
     if value_before is not None:
         assert readout.inner_text() != value_before, "the slider's value did not change"
-    shot(page, "widget after moving the slider")
+    shot(page, "widget after moving the slider", element=cell)
     print(f"lesson Run All took {ran_for:.1f} s in the browser")
     session.assert_console_clean()
 
@@ -196,16 +196,14 @@ def test_assignment_feedback(lab_server, session):
     out = nb.run_cell(solution)
     assert "Error" not in out, f"defining the correct softmax failed: {out}"
     out = nb.run_cell(visible_test)
-    visible_test.scroll_into_view_if_needed()
-    shot(page, "correct softmax passes its visible test")
+    shot(page, "correct softmax passes its visible test", element=visible_test)
     assert "softmax: visible tests passed" in out and "Error" not in out, f"the visible test failed a correct softmax:\n{out}"
 
     # A wrong one (no max subtraction): the visible test explains what is wrong.
     nb.set_source(solution, WRONG_SOFTMAX)
     nb.run_cell(solution)
     out = nb.run_cell(visible_test)
-    visible_test.scroll_into_view_if_needed()
-    shot(page, "wrong softmax gets an explanation")
+    shot(page, "wrong softmax gets an explanation", element=visible_test)
     assert "AssertionError" in out, f"the visible test should fail a softmax without max subtraction:\n{out}"
     message = re.search(r"AssertionError:?(.*)", out)
     assert message and len(message.group(1).strip()) > 20, f"the failure has no explanation:\n{out}"

@@ -134,6 +134,11 @@ class LabServer:
         ):
             env[var] = str(self.state / sub)
             (self.state / sub).mkdir(parents=True, exist_ok=True)
+        # JupyterLab asks once, in a toast, whether to fetch Jupyter news; answer "no" up front so
+        # the toast does not cover the screenshots (and nothing tries the network).
+        news = self.state / "lab-settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        news.parent.mkdir(parents=True, exist_ok=True)
+        news.write_text('{"fetchNews": "false", "checkForUpdates": false}\n', encoding="utf-8")
         return env
 
     def start(self) -> LabServer:
@@ -286,7 +291,14 @@ class Notebook:
 
     # -- state -------------------------------------------------------------------------------
     def wait_idle(self, timeout: float = CELL_RUN) -> None:
-        """Wait until the notebook's kernel is started and idle (the toolbar's execution indicator)."""
+        """Wait until this notebook's kernel is connected and idle, and nothing is queued.
+
+        Two signals, because each alone lies at start-up: the toolbar's execution indicator says
+        "idle" before any kernel exists, and the status bar's kernel item ("Python 3 (ipykernel) |
+        Idle") says nothing about cells still queued. The status bar shows the current notebook.
+        """
+        self.tab.click()
+        self.page.locator("#jp-main-statusbar").get_by_text(re.compile(r"\|\s*Idle\s*$")).first.wait_for(timeout=timeout * 1000)
         self.panel.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(timeout=timeout * 1000)
 
     def prompts(self) -> list[str]:
