@@ -253,4 +253,12 @@ def test_nbgrader_validate(lab_server, session):
     assert not nbgrader_warnings, "the browser console has nbgrader warnings:\n" + "\n".join(nbgrader_warnings)
     server_log = lab_server.log_text()
     assert "does not match the server extension" not in server_log, "the server logged an nbgrader version mismatch"
+    config_errors = [
+        ln.strip() for ln in server_log.splitlines()
+        if re.match(r"\[E .*(config|nbgrader)", ln, re.I) or re.match(r"\s+\w+(Error|Exception): ", ln)
+    ]
+    assert not config_errors, (
+        "the server could not load the course's nbgrader configuration (nbgrader then runs without it):\n"
+        + "\n".join(config_errors) + f"\nfull log: {lab_server.log_path}"
+    )
     session.assert_console_clean()
