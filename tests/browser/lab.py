@@ -124,6 +124,8 @@ class LabServer:
         bin_dir = str(Path(sys.executable).parent)
         env["PATH"] = os.pathsep.join((bin_dir, env.get("PATH", "")))  # as manage.py's environment()
         env.pop("PYTHONHOME", None)
+        # One compute thread per kernel, as the suite's other notebook runs (they share 2 cores).
+        env.setdefault("OMP_NUM_THREADS", "1")
         for var, sub in (
             ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
             ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"),
