@@ -140,7 +140,8 @@ print("the counted multiply-adds equal Eq. (1) and Eq. (2) exactly")
 # ### Measured: time and memory as the image grows
 #
 # Now the real thing: run global attention and window attention ($M = 8$) on feature maps of
-# growing side, on this machine, and record the wall time (best of several runs) and the memory of the
+# growing side, on this machine, and record the wall time (best of several runs; on a CPU with
+# one thread, so that other programs sharing the machine disturb it less) and the memory of the
 # score tensor each one actually allocates (`scores.numel() * scores.element_size()`; on a GPU
 # also the peak memory the CUDA allocator reports). The default sizes keep this cell to a few
 # seconds on a CPU; on a GPU it goes further.
@@ -178,6 +179,9 @@ def peak_bytes(fn) -> int | None:
 sides = [8, 16, 24, 32, 48, 64] + ([96, 128] if device == "cuda" else [])
 attn = Attention(C, heads).to(device).eval()
 rows = []
+threads = torch.get_num_threads()
+if device == "cpu":
+    torch.set_num_threads(1)  # one thread: stable timings even when other programs share the CPU
 with torch.no_grad():
     for s in sides:
         fmap = torch.randn(1, s, s, C, device=device)
@@ -192,8 +196,9 @@ with torch.no_grad():
             "peak_global": peak_bytes(run_g), "peak_window": peak_bytes(run_w),
         })
         del sg, sw
+torch.set_num_threads(threads)
 
-print(f"C = {C}, {heads} heads, windows of {M} x {M} tokens, on {device}")
+print(f"C = {C}, {heads} heads, windows of {M} x {M} tokens, on {device}" + (" (one thread)" if device == "cpu" else ""))
 print(f"{'map':>9} {'tokens':>7} | {'global ms':>10} {'window ms':>10} {'ratio':>6} | {'global MiB':>11} {'window MiB':>11}"
       + (" | peak global / window MiB" if device == "cuda" else ""))
 for r in rows:
