@@ -10,8 +10,14 @@ console log; the server's log is test-artifacts/browser/jupyterlab-server-*.log)
 * test_assignment_feedback: the student release of Day 1; the locked setup cell runs; a correct
   softmax typed into the exercise cell passes its visible test; a wrong one (no max subtraction)
   gets the explanatory message, not a bare AssertionError.
-* test_nbgrader_validate: the nbgrader lab extension activates, reports no version mismatch, and its
-  Validate button on the solved notebook (solutions/day1_attention) reports success.
+* test_nbgrader_validate: `jupyter labextension list` shows nbgrader enabled and OK with no
+  incompatibility; the lab extension activates in the page; the server loaded the course's nbgrader
+  configuration without error; the Validate button's version check succeeds (no "Version Mismatch")
+  and Validate on the solved notebook (solutions/day1_attention, hidden tests included) reports
+  success.
+
+Time: about 3 minutes of worker time in all (server and Chromium start about 25 s per xdist worker,
+the lesson 50-90 s, the assignment 45-60 s, Validate 40-50 s, measured on a busy 2-core machine).
 
 All of them fail on any browser console error or uncaught page exception, except the documented
 allow-list in tests/browser/lab.py (CONSOLE_ALLOW). Each module run starts one server on a scratch
