@@ -70,7 +70,9 @@ def ensure_system_packages() -> None:
     """Install missing system programs with apt-get where we may (root on Debian/Ubuntu)."""
     import shutil
 
-    missing = [pkg for prog, pkg in SYSTEM_PACKAGES.items() if shutil.which(prog) is None]
+    browsers = (os.environ.get("COURSE_CHROMIUM", ""), "chromium", "chromium-browser", "google-chrome")
+    found = {"chromium": any(b and shutil.which(b) for b in browsers)}
+    missing = [pkg for prog, pkg in SYSTEM_PACKAGES.items() if not found.get(prog, shutil.which(prog) is not None)]
     if not missing:
         return
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -87,7 +89,8 @@ def ensure_system_packages() -> None:
 def cmd_lab(args: list[str]) -> int:
     ensure_env()
     log("starting JupyterLab on the course contents (Ctrl+C to stop)")
-    return run(BIN / "jupyter", "lab", "course/index.ipynb", *args, env=environment())
+    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in args else []
+    return run(BIN / "jupyter", "lab", "course/index.ipynb", *root, *args, env=environment())
 
 
 def cmd_test(args: list[str]) -> int:

@@ -100,7 +100,8 @@ def normalise(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-        cell.metadata = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "tags")}
+        # nbgrader marks locked cells editable/deletable: false; JupyterLab honours both.
+        cell.metadata = {k: v for k, v in cell.metadata.items() if k in ("nbgrader", "tags", "editable", "deletable")}
     return nb
 
 

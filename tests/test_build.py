@@ -35,7 +35,8 @@ def test_notebooks_carry_no_outputs_or_stray_metadata(path):
     nb = nbformat.read(path, as_version=4)
     assert set(nb.metadata) <= {"kernelspec", "language_info"}, f"stray notebook metadata: {set(nb.metadata)}"
     for i, cell in enumerate(nb.cells):
-        assert set(cell.metadata) <= {"nbgrader", "tags"}, f"cell {i}: stray metadata {set(cell.metadata)}"
+        allowed = {"nbgrader", "tags", "editable", "deletable"}
+        assert set(cell.metadata) <= allowed, f"cell {i}: stray metadata {set(cell.metadata)}"
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, f"cell {i} has outputs"
 
@@ -60,6 +61,19 @@ def test_release_holds_no_solution_and_no_hidden_test(day):
             if len(body) >= 2:
                 text = " ".join(" ".join(body).split())
                 assert text not in everything, f"{day}: a solution block of {meta['grade_id']} is in the release"
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_release_locks_read_only_and_test_cells(day):
+    released = nbformat.read(ROOT / "assignments" / day / f"{day}.ipynb", as_version=4)
+    for cell in released.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("locked"):
+            assert cell.metadata.get("editable") is False and cell.metadata.get("deletable") is False, (
+                f"{day}: locked cell {meta.get('grade_id')} can be edited or deleted in JupyterLab"
+            )
+        elif meta.get("solution"):
+            assert cell.metadata.get("editable", True) is True, f"{day}: the student cannot edit {meta['grade_id']}"
 
 
 @pytest.mark.parametrize("day", DAYS)

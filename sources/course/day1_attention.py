@@ -319,6 +319,7 @@ plt.xlabel("sequence length n")
 plt.ylabel("seconds per call")
 plt.legend()
 plt.title(f"attention time, d = {d}, {device}")
+plt.gca().xaxis.set_minor_formatter(plt.NullFormatter())
 plt.tight_layout()
 plt.show()
 
