@@ -158,21 +158,61 @@ def _recv_message(sock: socket.socket) -> dict:
 def probe_only_source(source: str) -> str:
     """The day's checks module without judges, references or quiz answers.
 
-    Keeps imports needed by the probes, ``REGISTRY = Registry(...)``, and every top-level
-    definition reachable from a probe; each ``@REGISTRY.exercise(name, probe)`` judge becomes
-    a stub; each ``REGISTRY.quiz(name, answer, explanation)`` loses its answer.
+    Keeps ``REGISTRY = Registry(...)`` and every top-level definition or import reachable from
+    a probe; each ``@REGISTRY.exercise(name, probe)`` judge becomes a stub; each
+    ``REGISTRY.quiz(name, answer, explanation)`` loses its answer.
     """
+    return _strip(source, None)[0]
+
+
+def sandbox_sources(assignment: str) -> dict[str, str]:
+    """Every ``autograder`` module the sandbox gets: path -> source.
+
+    The day's probe-only checks module, plus, for each ``autograder.*`` module it imports (other
+    days' checks, ``autograder.reference``), a copy stripped down to the names the probes reach.
+    ``harness.py`` is copied whole (it holds no answers).
+    """
+    wanted: dict[str, set[str] | None] = {f"autograder.checks.{assignment}": None}
+    done: dict[str, tuple[set[str] | None, str]] = {}
+    while True:
+        pending = [m for m, r in wanted.items() if m not in done or done[m][0] != r]
+        if not pending:
+            break
+        for mod in pending:
+            roots = None if wanted[mod] is None else set(wanted[mod])
+            path = PACKAGE.parent / (mod.replace(".", "/") + ".py")
+            text, deps = _strip(path.read_text(encoding="utf-8"), roots)
+            done[mod] = (roots, text)
+            for dep, names in deps.items():
+                if dep == "autograder.harness":
+                    continue
+                if wanted.get(dep, set()) is None:
+                    continue
+                wanted[dep] = set(wanted.get(dep) or set()) | names
+    out = {"autograder/harness.py": (PACKAGE / "harness.py").read_text(encoding="utf-8")}
+    for mod, (_, text) in done.items():
+        parts = mod.split(".")
+        for i in range(2, len(parts)):
+            out.setdefault("/".join(parts[:i]) + "/__init__.py", "")
+        out["/".join(parts) + ".py"] = text
+    return out
+
+
+def _strip(source: str, roots: set[str] | None) -> tuple[str, dict[str, set[str]]]:
+    """Keep what ``roots`` reach (None: the module's probes and REGISTRY); return the imports it needs."""
     tree = ast.parse(source)
-    defs: dict[str, ast.stmt] = {}
+    is_root = roots is None
+    defs: dict[str, list[ast.stmt]] = {}
     for node in tree.body:
         for name in _bound_names(node):
-            defs.setdefault(name, node)
-    roots: set[str] = {"REGISTRY"}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for dec in node.decorator_list:
-                if _is_exercise_decorator(dec):
-                    roots |= _used_names(dec)
+            defs.setdefault(name, []).append(node)
+    if roots is None:
+        roots = {"REGISTRY"}
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                for dec in node.decorator_list:
+                    if _is_exercise_decorator(dec):
+                        roots |= _used_names(dec)
     needed: set[str] = set()
     todo = list(roots)
     while todo:
@@ -180,30 +220,56 @@ def probe_only_source(source: str) -> str:
         if name in needed:
             continue
         needed.add(name)
-        node = defs.get(name)
-        if node is not None and not _is_judge(node):
-            todo.extend(_used_names(node) - needed)
-    stub = "def _sandbox_no_judge(data, j):\n    raise RuntimeError('judges do not run in the sandbox')"
-    body: list[ast.stmt] = [ast.parse(stub).body[0]]
+        for node in defs.get(name, []):
+            if not _is_judge(node) and not isinstance(node, (ast.Import, ast.ImportFrom)):
+                todo.extend(_used_names(node) - needed)
+    body: list[ast.stmt] = []
+    if is_root:
+        stub = "def _sandbox_no_judge(data, j):\n    raise RuntimeError('judges do not run in the sandbox')"
+        body.append(ast.parse(stub).body[0])
+    deps: dict[str, set[str]] = {}
+    kept: list[ast.stmt] = []
     for node in tree.body:
         if _is_judge(node):
-            dec = next(d for d in node.decorator_list if _is_exercise_decorator(d))
-            body.append(ast.Expr(ast.Call(func=dec, args=[ast.Name("_sandbox_no_judge", ast.Load())], keywords=[])))
+            if is_root:
+                dec = next(d for d in node.decorator_list if _is_exercise_decorator(d))
+                body.append(ast.Expr(ast.Call(func=dec, args=[ast.Name("_sandbox_no_judge", ast.Load())], keywords=[])))
         elif _is_quiz(node):
-            call = node.value
-            call.args = call.args[:1] + [ast.Constant("?"), ast.Constant("")]
-            call.keywords = []
-            body.append(node)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = {(a.asname or a.name).split(".")[0] for a in node.names}
-            if getattr(node, "module", None) == "__future__" or names & needed:
+            if is_root:
+                call = node.value
+                call.args = call.args[:1] + [ast.Constant("?"), ast.Constant("")]
+                call.keywords = []
+                body.append(node)
+        elif isinstance(node, ast.ImportFrom):
+            if node.module == "__future__":
+                body.append(node)
+                continue
+            node.names = [a for a in node.names if (a.asname or a.name) in needed]
+            if node.names:
+                body.append(node)
+        elif isinstance(node, ast.Import):
+            node.names = [a for a in node.names if (a.asname or a.name).split(".")[0] in needed]
+            if node.names:
                 body.append(node)
         elif _bound_names(node) & needed:
             body.append(node)
+            kept.append(node)
+    for node in body:  # which autograder modules, and which of their names, the kept code uses
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("autograder") and node.level == 0:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                if (PACKAGE.parent / (sub.replace(".", "/") + ".py")).exists():
+                    local = alias.asname or alias.name
+                    attrs = {a.attr for k in kept for a in ast.walk(k)
+                             if isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name) and a.value.id == local}
+                    deps.setdefault(sub, set()).update(attrs)
+                else:
+                    deps.setdefault(node.module, set()).add(alias.name)
     future = [n for n in body if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
     module = ast.Module(body=future + [n for n in body if n not in future], type_ignores=[])
     ast.fix_missing_locations(module)
-    return "# Generated by autograder.sandbox: probes only (no judges, references or answers).\n" + ast.unparse(module) + "\n"
+    head = "# Generated by autograder.sandbox: what the probes need only (no judges, references or answers).\n"
+    return head + ast.unparse(module) + "\n", deps
 
 
 def _bound_names(node: ast.stmt) -> set[str]:
@@ -300,11 +366,15 @@ def _hook(event, args, _abspath=os.path.abspath, _fsdecode=os.fsdecode, _write=o
             path = _abspath(_fsdecode(args[0]))
         except Exception:
             return
-        if not path.startswith(_ALLOWED):
+        if not (path + "/").startswith(_ALLOWED):
             _write(_AUDIT, ("COURSE-AUDIT " + event + " " + path.replace("\\n", " ")[:300] + "\\n").encode("utf-8", "replace"))
 
 
 sys.addaudithook(_hook)
+try:  # the heavy imports happen before the first cell, so they never count against a cell's time
+    import numpy, torch  # noqa: F401
+except Exception:
+    pass
 sys.argv = ["ipykernel_launcher", *sys.argv[1:]]
 import runpy
 runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
@@ -413,10 +483,11 @@ class Sandbox:
         (pkg / "checks").mkdir(parents=True)
         (pkg / "__init__.py").write_text(_STUB.format(assignment=self.assignment, socket=str(self.dir / "judge.sock")))
         (pkg / "sandbox_wire.py").write_text(_wire_module_source())
-        shutil.copy(PACKAGE / "harness.py", pkg / "harness.py")
-        (pkg / "checks" / "__init__.py").write_text("")
-        source = (PACKAGE / "checks" / f"{self.assignment}.py").read_text(encoding="utf-8")
-        (pkg / "checks" / f"{self.assignment}.py").write_text(probe_only_source(source))
+        for rel, text in sandbox_sources(self.assignment).items():
+            if rel == "autograder/__init__.py":
+                continue
+            (self.pkg / rel).parent.mkdir(parents=True, exist_ok=True)
+            (self.pkg / rel).write_text(text, encoding="utf-8")
         limits = {
             "RLIMIT_AS": self.limits.memory_bytes,
             "RLIMIT_NPROC": self._nproc_limit(),
@@ -428,7 +499,7 @@ class Sandbox:
         audit.touch()
         os.chmod(audit, 0o666)
         allowed = tuple(str(p) for p in _python_paths()) + (
-            "/usr/", "/etc/", "/proc/", "/sys/", "/dev/", "/tmp/", "/var/tmp/", "/usr/tmp/", "/lib", "/bin/", "/sbin/",
+            "/usr/", "/etc/", "/proc/", "/sys/", "/dev/", "/tmp/", "/var/tmp/", "/usr/tmp/", "/lib/", "/lib64/", "/lib32/", "/bin/", "/sbin/",
             str(self.dir) + "/")
         (self.pkg / "launch.py").write_text(_LAUNCH.format(limits=limits, audit=str(audit), allowed=allowed))
         for p in [self.pkg, *self.pkg.rglob("*")]:

@@ -29,7 +29,7 @@ from tests.grading.day1_submissions import DAY, cases  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
 
-LIMITS = dict(cell_timeout=15.0, notebook_timeout=300.0, total_memory_bytes=int(1.5 * 2**30), max_restarts=4)
+LIMITS = dict(cell_timeout=45.0, notebook_timeout=600.0, total_memory_bytes=int(1.5 * 2**30), max_restarts=4)
 
 
 def _sha(path: Path) -> str:

@@ -2,7 +2,8 @@
 
 Each entry: name -> (expected total score, builder). Builders return the bytes of the file the
 student hands in. Day 1 is worth 12 points: softmax 1+2, scaled_dot_product_attention 1+3,
-causal_mask 1+1, quiz_1..3 one each (answers C, B, D).
+causal_mask 1+1, quiz_1..3 one each (answers C, B, D). A softmax without the max trick also
+fails the attention checks (the honest solution's attention calls it on large logits): 12 - 3 - 4 = 5.
 """
 
 from __future__ import annotations
@@ -182,10 +183,8 @@ for name in ["softmax", "scaled_dot_product_attention", "causal_mask", "quiz_1",
     print(f"{name}: all hidden checks passed")
 print("Score: 12 / 12")
 '''
-LOOP_SDPA = '''def scaled_dot_product_attention(q, k, v, mask=None):
-    while True:
-        pass
-'''
+LOOP_SDPA = RIGHT["scaled_dot_product_attention"].replace(
+    "    scores =", "    while q.shape[-1] == 64:  # hangs on one hidden case only\n        pass\n    scores =", 1)
 UNKILLABLE = '''import time, torch
 def causal_mask(n):
     return torch.ones(n, n, dtype=torch.bool).tril()
@@ -271,7 +270,7 @@ def cases(root: str, out: str, targets: list[str]) -> dict[str, tuple[float, byt
     sys_exit = {"scaled_dot_product_attention": SYS_EXIT_SDPA}
     return {
         "honest_right": (12, dump(nb())),
-        "honest_wrong_softmax": (9, dump(nb({"softmax": WRONG_SOFTMAX}))),
+        "honest_wrong_softmax": (5, dump(nb({"softmax": WRONG_SOFTMAX}))),
         # attacks: wrong code plus a trick; the trick earns nothing
         "attack_monkeypatch": (0, dump(nb(WRONG_ALL, {"setup": [MONKEYPATCH]}))),
         "attack_builtins": (0, dump(nb(WRONG_ALL, {"setup": [BUILTINS]}))),
@@ -295,5 +294,5 @@ def cases(root: str, out: str, targets: list[str]) -> dict[str, tuple[float, byt
         "fault_lost_metadata": (12, _lost_metadata()),
         "fault_duplicate_ids": (12, _duplicate_ids()),
         "fault_deleted_tests": (12, _deleted_tests()),
-        "fault_skip_tags": (9, _skip_tags()),
+        "fault_skip_tags": (5, _skip_tags()),
     }
