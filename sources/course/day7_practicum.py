@@ -788,10 +788,12 @@ assert abs(reloaded["acc"] - vit_history[-1]["test_acc"]) < 1e-6, "the reloaded 
 # ViT "generalises better than CNNs on small data" is measured here, not repeated.
 
 # %%
-for name in ("cnn", "hybrid"):
-    model, history = fit(name, CFG, data, CFG["baseline_epochs"])
-    results[name] = summarize(name, model, history)
-    results[name]["history"] = history
+cnn, cnn_history = fit("cnn", CFG, data, CFG["baseline_epochs"])
+results["cnn"] = dict(summarize("cnn", cnn, cnn_history), history=cnn_history)
+
+# %%
+hybrid, hybrid_history = fit("hybrid", CFG, data, CFG["baseline_epochs"])
+results["hybrid"] = dict(summarize("hybrid", hybrid, hybrid_history), history=hybrid_history)
 results["vit"]["history"] = vit_history
 print(f"{'model':8s} {'params':>10s} {'epochs':>6s} {'s/epoch':>8s} {'img/s':>8s} {'test acc':>9s}")
 for name, r in results.items():
