@@ -31,7 +31,8 @@ def test_day7_benchmark_quick_cpu_json(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_PRACTICUM_")}
     env.update(CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(ROOT))
     cmd = [sys.executable, str(ROOT / "tools" / "benchmark.py"), "--profile", "quick", "--data", "", "--epochs", "2",
-           "--train-limit", "256", "--test-limit", "128", "--batch-size", "64", "--targets", "0,1.01", "--ckpt", str(tmp_path / "ckpt"),
+           "--train-limit", "256", "--test-limit", "128", "--batch-size", "64", "--targets", "0,1.01",
+           "--ckpt", str(tmp_path / "ckpt"),
            "--root", str(tmp_path / "data")]
     proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"benchmark failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
