@@ -62,7 +62,7 @@ plt.rcParams["figure.dpi"] = 80
 
 # %%
 photo_np = load_sample_images().images[0]  # a photo bundled with scikit-learn (427 x 640 x 3)
-photo = torch.from_numpy(np.asarray(photo_np)).permute(2, 0, 1).float().div(255)[None]
+photo = torch.from_numpy(np.array(photo_np)).permute(2, 0, 1).float().div(255)[None]
 photo = F.interpolate(photo, size=(224, 224), mode="bilinear", antialias=True, align_corners=False)
 
 
@@ -80,14 +80,14 @@ tokens = patchify(photo, 16)
 print("image", tuple(photo.shape), "-> tokens", tuple(tokens.shape))
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.6), gridspec_kw={"width_ratios": [1, 1.2, 1.6]})
-axes[0].imshow(photo[0].permute(1, 2, 0))
+axes[0].imshow(photo[0].permute(1, 2, 0).clamp(0, 1))
 for k in range(0, 225, 16):
     axes[0].axhline(k - 0.5, color="w", lw=0.6)
     axes[0].axvline(k - 0.5, color="w", lw=0.6)
 axes[0].set_title("224x224 image, 16x16 patches")
 axes[0].axis("off")
 strip = tokens[0, :28].reshape(28, 3, 16, 16).permute(0, 2, 3, 1)  # first two rows of patches
-axes[1].imshow(torch.cat([torch.cat(list(strip[r * 7:(r + 1) * 7]), dim=1) for r in range(4)], dim=0))
+axes[1].imshow(torch.cat([torch.cat(list(strip[r * 7:(r + 1) * 7]), dim=1) for r in range(4)], dim=0).clamp(0, 1))
 axes[1].set_title("patches 0-27 (row-major), as a sequence")
 axes[1].axis("off")
 axes[2].imshow(tokens[0], aspect="auto", cmap="gray")
@@ -305,19 +305,19 @@ axes[0].set(xlabel="image side (pixels)", ylabel="GMACs per image", yscale="log"
 axes[0].legend()
 
 measured = []
-for side in (32, 64, 96, 128, 192, 256):
+for side in (32, 64, 96, 128, 192):
     n = (side // 8) ** 2
     model_at = VisionTransformer(img_size=side, patch_size=8, num_classes=10, embed_dim=192, depth=2, num_heads=3).eval()
-    xb = torch.randn(4, 3, side, side)
+    xb = torch.randn(2, 3, side, side)
     with torch.no_grad():
         model_at(xb)  # warm-up
         start = time.perf_counter()
-        for _ in range(3):
+        for _ in range(2):
             model_at(xb)
-    measured.append((n + 1, (time.perf_counter() - start) / 3 * 1000))
+    measured.append((n + 1, (time.perf_counter() - start) / 2 * 1000))
 t_tok, t_ms = zip(*measured)
 axes[1].plot(t_tok, t_ms, "o-")
-axes[1].set(xlabel="tokens N+1", ylabel="ms per batch of 4 (measured)", xscale="log", yscale="log",
+axes[1].set(xlabel="tokens N+1", ylabel="ms per batch of 2 (measured)", xscale="log", yscale="log",
             title="measured: a 2-block ViT (D=192) on this machine")
 plt.tight_layout()
 plt.show()
@@ -376,7 +376,7 @@ order = torch.randperm(len(images), generator=torch.Generator().manual_seed(0))
 train_idx, test_idx = order[:1400], order[1400:]
 MEAN, STD = images[train_idx].mean().item(), images[train_idx].std().item()
 normalise = lambda t: (t - MEAN) / STD
-STEPS = 750 if FULL else 250
+STEPS = 1200 if FULL else 400
 
 
 def shift(x: torch.Tensor) -> torch.Tensor:
@@ -386,8 +386,11 @@ def shift(x: torch.Tensor) -> torch.Tensor:
     return padded[..., dy:dy + x.shape[-2], dx:dx + x.shape[-1]]
 
 
-def train(model: nn.Module, idx: torch.Tensor, steps: int = STEPS, lr: float = 3e-3, batch: int = 64) -> dict:
-    """AdamW with a one-cycle schedule; returns test accuracy, final loss, curve and time."""
+def train(model: nn.Module, idx: torch.Tensor, steps: int = STEPS, lr: float = 6e-3, batch: int = 64) -> dict:
+    """AdamW with a one-cycle schedule; returns test accuracy, loss curve and time."""
+    threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(1)  # these matrices are tiny: one thread beats synchronising several
     model = model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.2)
@@ -406,6 +409,7 @@ def train(model: nn.Module, idx: torch.Tensor, steps: int = STEPS, lr: float = 3
     model.eval()
     with torch.no_grad():
         acc = (model(normalise(images[test_idx]).to(device)).argmax(1).cpu() == labels[test_idx]).float().mean().item()
+    torch.set_num_threads(threads)
     return {"acc": acc, "curve": curve, "seconds": time.perf_counter() - start}
 
 
@@ -434,16 +438,19 @@ def make(kind: str) -> nn.Module:
 
 results, models = {}, {}
 small_idx = train_idx[: len(train_idx) // 5]
-for kind in ("ViT", "CNN", "hybrid"):
-    for fraction, idx in (("100%", train_idx), ("20%", small_idx)):
-        models[kind, fraction] = make(kind)
-        results[kind, fraction] = train(models[kind, fraction], idx)
+RUNS = [("ViT", "100%"), ("ViT", "20%"), ("CNN", "100%"), ("CNN", "20%"), ("hybrid", "100%")]
+if FULL:
+    RUNS.append(("hybrid", "20%"))
+for kind, fraction in RUNS:
+    models[kind, fraction] = make(kind)
+    results[kind, fraction] = train(models[kind, fraction], train_idx if fraction == "100%" else small_idx)
 
 print(f"{'model':>7} {'params':>8} {'acc, 1400 imgs':>15} {'acc, 280 imgs':>14} {'seconds':>8}")
 for kind in ("ViT", "CNN", "hybrid"):
     n_params = sum(p.numel() for p in models[kind, "100%"].parameters())
-    full, few = results[kind, "100%"], results[kind, "20%"]
-    print(f"{kind:>7} {n_params:>8,} {full['acc']:>15.1%} {few['acc']:>14.1%} {full['seconds'] + few['seconds']:>8.1f}")
+    runs = [results.get((kind, f)) for f in ("100%", "20%")]
+    accs = [f"{r['acc']:.1%}" if r else "(FULL only)" for r in runs]
+    print(f"{kind:>7} {n_params:>8,} {accs[0]:>15} {accs[1]:>14} {sum(r['seconds'] for r in runs if r):>8.1f}")
 
 fig, ax = plt.subplots(figsize=(8, 3.5))
 smooth = lambda c: np.convolve(c, np.ones(15) / 15, mode="valid")
@@ -454,11 +461,14 @@ ax.legend(ncol=3, fontsize=8)
 plt.show()
 
 # %% [markdown]
-# Read the table for what it is: one seed, one tiny dataset, a few hundred steps. The pattern
-# it shows is the one the papers report at scale. The CNN, whose architecture already "knows"
-# locality, is the most accurate for the fewest parameters and loses least when the data shrinks;
-# the plain ViT suffers most from less data; the convolutional stem recovers much of the gap.
-# With 300 million images the order changes (table above); with 280 digits it does not.
+# Read the table for what it is: one seed, one tiny dataset, 400 steps (when this lesson was
+# written: CNN 98 %, hybrid 97 %, plain ViT 82 % with all the data; CNN 95 %, ViT 66 % with 280
+# images; your numbers may differ slightly with the hardware). The pattern is the
+# one the papers report: the CNN, whose architecture already "knows" locality, is the most accurate
+# with the fewest parameters and loses little when the data shrinks; the plain ViT lags after the
+# same number of steps, because it must first *learn* which patches are neighbours (its loss curve
+# stays flat for a while); the convolutional stem closes most of the gap. With 300 million images
+# the order changes (table above); with 1,400 digits it does not.
 #
 # ## 5. Looking inside a trained ViT
 #
@@ -650,9 +660,11 @@ print(f"at 12x12 with bicubically interpolated position embeddings: {acc_12:.1%}
 print(f"at 12x12 with the patch position embeddings zeroed:         {acc_12_nopos:.1%}")
 
 # %% [markdown]
-# Interpolation gives the new model a sensible starting point, but the patches now cover a
-# smaller part of each stroke, so some accuracy is lost; that is why ViT *fine-tunes* briefly at
-# the new resolution after interpolating.
+# The interpolated embeddings keep the model far above chance (10 %), and far above the same
+# model without position information; but accuracy drops a lot, because each 2x2 patch now covers
+# a smaller part of every stroke than the model ever saw in training. Interpolation gives the
+# model a sensible starting point at the new resolution; that is why ViT then *fine-tunes* there
+# briefly (its paper: pre-train at 224, fine-tune at 384).
 #
 # ## Summary
 #
