@@ -424,10 +424,11 @@ widgets.interactive(
 )
 
 # %% [markdown]
-# Things to try: a query on the roof of the pagoda (colour head: other roof and tree patches light up
-# everywhere; position head: a blob around the query); a query in the sky (contrast head: the darkest,
-# most saturated patches). Trained heads are less clean than these, but Day 5's attention maps of a
-# real ViT show the same two families: local heads and content heads.
+# Things to try: move the query from the sky to the pagoda's roof, then into the trees. The position
+# head follows the query as a blob of neighbours; the colour and texture heads jump to patches of the
+# same look anywhere in the photo; the contrast head lights up whatever looks least like the query.
+# Trained heads are less clean than these hand-built ones, but Day 5's maps of a real ViT show the
+# same two families: local heads and content heads.
 
 # %% [markdown]
 # ## 6. Cross-attention: words that find what they name
