@@ -86,9 +86,10 @@ for k in range(0, 225, 16):
     axes[0].axvline(k - 0.5, color="w", lw=0.6)
 axes[0].set_title("224x224 image, 16x16 patches")
 axes[0].axis("off")
-strip = tokens[0, :28].reshape(28, 3, 16, 16).permute(0, 2, 3, 1)  # first two rows of patches
-axes[1].imshow(torch.cat([torch.cat(list(strip[r * 7:(r + 1) * 7]), dim=1) for r in range(4)], dim=0).clamp(0, 1))
-axes[1].set_title("patches 0-27 (row-major), as a sequence")
+tiles = F.pad(tokens[0, 84:112].reshape(28, 3, 16, 16), (2, 2, 2, 2), value=1.0)  # grid rows 6-7, white gaps
+tiles = tiles.permute(0, 2, 3, 1).clamp(0, 1)
+axes[1].imshow(torch.cat([torch.cat(list(tiles[r * 7:(r + 1) * 7]), dim=1) for r in range(4)], dim=0))
+axes[1].set_title("tokens 84-111 (grid rows 6-7), in sequence order")
 axes[1].axis("off")
 axes[2].imshow(tokens[0], aspect="auto", cmap="gray")
 axes[2].set_xlabel("768 numbers per token: channel R (0-255), G, B, each 16x16 row by row")
