@@ -452,6 +452,9 @@ class Sandbox:
         self.privileged = os.geteuid() == 0
         self.slot = _Slot() if self.privileged else None
         self.uid = self.slot.uid if self.slot else os.getuid()
+        self.tracked: set[int] = set()  # sandbox processes seen by the watchdog (unprivileged mode)
+        if self.privileged:
+            _kill_uid(self.uid)  # leftovers of a grader that died while holding this slot
         self.dir = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
         os.chmod(self.dir, 0o755)
         self.home = self.dir / "home"
@@ -499,7 +502,8 @@ class Sandbox:
         audit.touch()
         os.chmod(audit, 0o666)
         allowed = tuple(str(p) for p in _python_paths()) + (
-            "/usr/", "/etc/", "/proc/", "/sys/", "/dev/", "/tmp/", "/var/tmp/", "/usr/tmp/", "/lib/", "/lib64/", "/lib32/", "/bin/", "/sbin/",
+            "/usr/", "/etc/", "/proc/", "/sys/", "/dev/", "/tmp/", "/var/tmp/", "/usr/tmp/",
+            "/lib/", "/lib64/", "/lib32/", "/bin/", "/sbin/",
             str(self.dir) + "/")
         (self.pkg / "launch.py").write_text(_LAUNCH.format(limits=limits, audit=str(audit), allowed=allowed))
         for p in [self.pkg, *self.pkg.rglob("*")]:
@@ -623,7 +627,16 @@ class Sandbox:
             with contextlib.suppress(Exception):
                 _send_message(conn, {"failures": self.verdicts[exercise]})
 
+    def kill_all(self) -> None:
+        """SIGKILL every process of this sandbox (bwrap's PID-namespace init included)."""
+        if self.privileged:
+            _kill_uid(self.uid)
+        for pid in sorted(self.tracked):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
     def close(self) -> None:
+        self.kill_all()
         self._closing = True
         with contextlib.suppress(Exception):
             self._server.close()
@@ -683,11 +696,22 @@ class SandboxKernelManager(AsyncKernelManager):
             self._watchdog = threading.Thread(target=self._watch, args=(process,), daemon=True)
             self._watchdog.start()
 
+    async def _async_kill_kernel(self, restart: bool = False) -> None:
+        process = getattr(self.provisioner, "process", None)
+        if process is not None:
+            for pid in _descendants(process.pid)[1:]:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        self.sandbox.kill_all()
+        await super()._async_kill_kernel(restart=restart)
+
     def _watch(self, process: Any) -> None:
         """Kill the whole sandbox when it holds too many processes or too much memory."""
         lim = self.sandbox.limits
         while process.poll() is None:
             pids = _descendants(process.pid)
+            if not self.sandbox.privileged:
+                self.sandbox.tracked.update(pids[1:])
             rss = sum(_rss(p) for p in pids)
             reason = None
             if len(pids) > lim.max_processes + 2:  # + bwrap's init and the kernel
@@ -697,10 +721,34 @@ class SandboxKernelManager(AsyncKernelManager):
                           f"(limit {lim.total_memory_bytes / 2**30:.1f} GiB): killed")
             if reason:
                 self.sandbox.faults.append(reason)
+                for pid in pids[1:]:  # the namespace's init first: that kills everything inside
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+                self.sandbox.kill_all()
                 with contextlib.suppress(Exception):
                     os.kill(process.pid, signal.SIGKILL)
                 return
             time.sleep(0.1)
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process whose real uid is ``uid`` (a sandbox slot's own uid), until none is left."""
+    for _ in range(100):
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/status") as fh:
+                    text = fh.read()
+                if int(text.split("\nUid:\t", 1)[1].split()[0]) == uid:
+                    found = True
+                    os.kill(int(entry), signal.SIGKILL)
+            except (OSError, IndexError, ValueError):
+                continue
+        if not found:
+            return
+        time.sleep(0.02)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -870,8 +918,10 @@ def _run_cell(client: Any, cell: Any, index: int, lim: Limits, deadline: float) 
             return
         state["phase"] = "killed"
         if process is not None:
-            with contextlib.suppress(Exception):
-                os.kill(process.pid, signal.SIGKILL)
+            for pid in _descendants(process.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        km.sandbox.kill_all()
 
     timer = threading.Thread(target=watchdog, daemon=True)
     timer.start()
