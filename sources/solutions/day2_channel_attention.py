@@ -94,7 +94,7 @@ class SEBlock(nn.Module):
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
         ### BEGIN SOLUTION
-        hidden = max(1, channels // reduction)
+        hidden = max(1, channels // reduction)  # at least one unit when C < r
         self.fc1 = nn.Linear(channels, hidden)
         self.fc2 = nn.Linear(hidden, channels)
         ### END SOLUTION

@@ -142,7 +142,7 @@ class SpatialAttention(nn.Module):
     def __init__(self, kernel_size: int = 7):
         super().__init__()
         ### BEGIN SOLUTION
-        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)
+        self.conv = nn.Conv2d(2, 1, kernel_size, padding=kernel_size // 2, bias=False)  # same H, W out
         ### END SOLUTION
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
