@@ -69,7 +69,7 @@ class Limits:
     memory_bytes: int = int(os.environ.get("COURSE_SANDBOX_MEMORY", str(16 * 2**30)))  # RLIMIT_AS per process (torch maps ~4 GiB)
     total_memory_bytes: int = int(os.environ.get("COURSE_SANDBOX_TOTAL_MEMORY", str(8 * 2**30)))  # watchdog, RSS sum
     max_processes: int = 24  # watchdog: processes (not threads) in the sandbox
-    max_tasks: int = 512  # RLIMIT_NPROC (threads count too)
+    max_tasks: int = 160  # RLIMIT_NPROC (threads count too)
     file_size: int = 512 * 2**20  # RLIMIT_FSIZE
     open_files: int = 1024
     max_restarts: int = 4
@@ -708,15 +708,18 @@ class SandboxKernelManager(AsyncKernelManager):
     def _watch(self, process: Any) -> None:
         """Kill the whole sandbox when it holds too many processes or too much memory."""
         lim = self.sandbox.limits
+        tick = 0
         while process.poll() is None:
             pids = _descendants(process.pid)
             if not self.sandbox.privileged:
                 self.sandbox.tracked.update(pids[1:])
-            rss = sum(_rss(p) for p in pids)
-            reason = None
+            reason, rss = None, 0
+            tick += 1
             if len(pids) > lim.max_processes + 2:  # + bwrap's init and the kernel
                 reason = f"too many processes in the sandbox ({len(pids)}; limit {lim.max_processes}): killed"
-            elif rss > lim.total_memory_bytes:
+            elif tick % 4 == 0 and sum(_statm_rss(p) for p in pids) > lim.total_memory_bytes:
+                rss = sum(_rss(p) for p in pids)  # resident pages shared after fork count once here
+            if reason is None and rss > lim.total_memory_bytes:
                 reason = (f"the sandbox used {rss / 2**30:.1f} GiB of memory "
                           f"(limit {lim.total_memory_bytes / 2**30:.1f} GiB): killed")
             if reason:
@@ -763,6 +766,14 @@ def _descendants(pid: int) -> list[int]:
         except OSError:
             continue
     return out
+
+
+def _statm_rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _rss(pid: int) -> int:
@@ -868,8 +879,18 @@ def execute_notebook(nb: Any, sandbox: Sandbox, replayable: set[int] | None = No
                 status[i] = CellRun(i, "crashed", f"the kernel died: {exc}")
                 position += 1
                 fatal = i
-        except Exception as exc:  # kernel could not start, etc.
-            raise SandboxError(f"the sandboxed kernel failed: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # the kernel could not start
+            sandbox.kill_all()
+            if result.restarts == 0 and position == 0 and not result.events:
+                result.events.append(f"the kernel did not start ({type(exc).__name__}: {exc}); retrying once")
+                if time.monotonic() < deadline:
+                    continue
+            if position == 0 and result.restarts == 0:
+                raise SandboxError(f"the sandboxed kernel failed to start: {type(exc).__name__}: {exc}") from exc
+            result.events.append(
+                f"the kernel could not be restarted ({type(exc).__name__}: {exc}); the remaining cells were not run"
+            )
+            break
         if fatal is None:
             break
         if fatal >= 0:
