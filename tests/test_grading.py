@@ -229,3 +229,23 @@ def test_sandbox_copy_has_no_judges_or_answers(checks):
             quiz_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith(".quiz")
                           and ast.literal_eval(n.args[0]) == name]
             assert quiz_calls and ast.literal_eval(quiz_calls[0].args[1]) == "?"
+
+
+def test_wire_format_is_plain_data():
+    import numpy as np
+
+    from autograder.sandbox import decode_plain, encode_plain
+
+    class Sneaky(str):
+        def __eq__(self, other):
+            return True
+
+    data = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": [1, 2.5, None, True, Sneaky("x")], "c": float("nan")}
+    wire = json.loads(json.dumps(encode_plain(data)))
+    back = decode_plain(wire)
+    assert back["a"].dtype == np.float32 and back["a"].shape == (2, 3)
+    assert type(back["b"][4]) is str and back["b"][4] == "x"
+    assert back["c"] != back["c"]
+    assert encode_plain(np.array([object()], dtype=object)) == {"__object__": "ndarray[object]"}
+    with pytest.raises(ValueError):
+        decode_plain({"__nd__": ["object", [1], ""]})

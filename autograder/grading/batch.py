@@ -63,6 +63,7 @@ def collect(
     source = Path(source)
     if source.is_file() and zipfile.is_zipfile(source):
         work = Path(work or tempfile.mkdtemp(prefix="course-lms-"))
+        work.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(source) as zf:
             for info in zf.infolist():
                 name = Path(info.filename).name
