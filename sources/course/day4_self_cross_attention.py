@@ -19,8 +19,9 @@
 # demos stay short and you can compare your code with them later.
 
 # %%
+import contextlib
 import math
-import re
+import os
 import time
 
 import ipywidgets as widgets
@@ -170,8 +171,8 @@ print(f"with positions: max |SA(PX + E) - P SA(X + E)| = {(with_pos_perm - with_
 # `torch.nn.functional.scaled_dot_product_attention` computes the same result with a **fused**
 # kernel (FlashAttention-style on GPUs, a tiled kernel on CPUs): it walks over blocks of keys with a
 # running softmax, so the $N \times N$ matrix is never stored. We time both versions and measure the
-# extra memory each needs at its peak (on a GPU with `torch.cuda.max_memory_allocated`; on a Linux
-# CPU from the process's peak resident memory, reset before each call).
+# extra memory each needs at its peak: on a GPU with `torch.cuda.max_memory_allocated`; on a CPU by
+# replaying PyTorch's own allocation records (`torch.profiler` with `profile_memory=True`).
 
 # %%
 def plain_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -180,31 +181,21 @@ def plain_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.
     return weights @ v
 
 
-def set_mmap_threshold(nbytes: int) -> bool:
-    """Ask glibc (Linux) to give every block of at least `nbytes` its own pages, returned to the OS on free.
-
-    By default glibc keeps freed large blocks and reuses them, so the resident memory would not grow
-    for a new attention matrix; with a small fixed threshold (and the free lists trimmed), each one
-    shows up in the peak.
-    """
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence C-level stderr (the profiler's native logger prints a line per run) inside the block."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
     try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        ok = libc.mallopt(-3, nbytes) == 1   # -3 = M_MMAP_THRESHOLD
-        libc.malloc_trim(0)                  # drop the pages of blocks freed earlier
-        return ok
-    except (OSError, AttributeError):
-        return False
-
-
-def _proc_status_bytes(field: str) -> int:
-    with open("/proc/self/status") as f:
-        return int(re.search(rf"{field}:\s+(\d+) kB", f.read()).group(1)) * 1024
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def peak_extra_memory(fn, *args) -> float | None:
-    """Bytes allocated at the peak of fn(*args) beyond what was in use before; None if unmeasurable."""
+    """Bytes PyTorch holds at the peak of fn(*args) beyond what was allocated before; None if unmeasurable."""
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -212,15 +203,16 @@ def peak_extra_memory(fn, *args) -> float | None:
         fn(*args)
         torch.cuda.synchronize()
         return torch.cuda.max_memory_allocated() - before
-    if not CPU_MEMORY_MEASURABLE:
-        return None
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # Linux: reset the peak resident set size (VmHWM) to the current one
-        before = _proc_status_bytes("VmRSS")
-        fn(*args)
-        return _proc_status_bytes("VmHWM") - before
-    except OSError:  # not Linux: no cheap peak measurement for the CPU
+    try:  # CPU: replay the allocator's own records (+bytes on allocation, -bytes on free) in time order
+        with quiet_native_stderr(), torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], profile_memory=True) as prof:
+            fn(*args)
+        events = sorted((e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"), key=lambda e: e.start_ns())
+        in_use = peak = 0
+        for e in events:
+            in_use += e.nbytes()
+            peak = max(peak, in_use)
+        return peak
+    except (AttributeError, RuntimeError, OSError):  # the record format is internal to PyTorch and may change
         return None
 
 
@@ -251,19 +243,15 @@ with torch.no_grad():
             fn(q, k, v)  # warm-up
             row[f"{name}_ms"] = best_time(fn, q, k, v) * 1e3
         rows.append(row)
-    # then peak memory; on a CPU with fresh pages for every large block (slower, hence not while timing)
-    CPU_MEMORY_MEASURABLE = device == "cpu" and set_mmap_threshold(64 * 1024)
-    for row in rows:
+    for row in rows:  # then peak memory
         q, k, v = (torch.randn(1, heads, row["N"], head_dim, device=device) for _ in range(3))
         for name, fn in functions.items():
             mem = peak_extra_memory(fn, q, k, v)
-            row[f"{name}_MiB"] = float("nan") if mem is None else max(mem, 0) / 2**20
-    if CPU_MEMORY_MEASURABLE:
-        set_mmap_threshold(32 * 2**20)  # back to reusing freed blocks (glibc's largest default)
+            row[f"{name}_MiB"] = float("nan") if mem is None else mem / 2**20
     del q, k, v
 
 print(f"{heads} heads of width {head_dim}, batch 1, on {device}; 'N x N' = size of the float32 (h, N, N) weights"
-      + ("" if device == "cuda" or CPU_MEMORY_MEASURABLE else "; peak memory not measurable on this system (nan)"))
+      + ("; nan = peak memory not measurable with this PyTorch" if any(math.isnan(r["plain_MiB"]) for r in rows) else ""))
 print(f"{'N':>6} {'N x N (MiB)':>12} {'plain (ms)':>11} {'fused (ms)':>11} {'speed-up':>9} {'plain peak (MiB)':>17} {'fused peak (MiB)':>17}")
 for r in rows:
     print(f"{r['N']:>6} {r['matrix_MiB']:>12.1f} {r['plain_ms']:>11.1f} {r['fused_ms']:>11.1f} {r['plain_ms'] / r['fused_ms']:>8.1f}x"
