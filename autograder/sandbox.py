@@ -853,6 +853,7 @@ def execute_notebook(nb: Any, sandbox: Sandbox, replayable: set[int] | None = No
         if time.monotonic() > deadline:
             break
         client = _make_client(nb, sandbox)
+        km = client.km
         fatal: int | None = None
         try:
             with client.setup_kernel():
@@ -896,6 +897,8 @@ def execute_notebook(nb: Any, sandbox: Sandbox, replayable: set[int] | None = No
                 f"the kernel could not be restarted ({type(exc).__name__}: {exc}); the remaining cells were not run"
             )
             break
+        if km._watchdog is not None:
+            km._watchdog.join(timeout=30)  # its kill, if any, must not reach the next kernel
         if fatal is None:
             break
         if fatal >= 0:
@@ -955,6 +958,8 @@ def _run_cell(client: Any, cell: Any, index: int, lim: Limits, deadline: float) 
     try:
         client.execute_cell(cell, index, store_history=True)
     except DeadKernelError:
+        done.set()
+        timer.join()  # a kill in progress must finish before a new kernel starts under the same uid
         new_faults = client.km.sandbox.faults[faults_before:]
         if state["phase"] == "killed":
             return CellRun(index, "killed",
@@ -964,6 +969,7 @@ def _run_cell(client: Any, cell: Any, index: int, lim: Limits, deadline: float) 
         return CellRun(index, "crashed", "the kernel died while running this cell (os._exit, a crash, or a signal)")
     finally:
         done.set()
+        timer.join()
     if state["phase"] == "interrupted":
         return CellRun(index, "timeout", f"ran over the {budget:g} s time limit and was interrupted")
     errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
