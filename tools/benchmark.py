@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", default=None, help="CIFAR-format .npz used when the dataset is not on disk")
     p.add_argument("--download", choices=("yes", "no"), default=None, help="default: no for quick, yes otherwise")
     p.add_argument("--compile", choices=("yes", "no"), default=None, help="default: on a GPU outside the quick profile")
+    p.add_argument("--force-profile", action="store_true", help="keep a GPU profile even without a GPU (slow)")
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     p.add_argument("--train-limit", type=int, default=None, help="use at most this many training images")
     p.add_argument("--test-limit", type=int, default=None, help="use at most this many test images")
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> dict:
         env["COURSE_PRACTICUM_DOWNLOAD"] = "1" if args.download == "yes" else "0"
     if args.compile:
         env["COURSE_PRACTICUM_COMPILE"] = "1" if args.compile == "yes" else "0"
+    if args.force_profile:
+        env["COURSE_PRACTICUM_FORCE_PROFILE"] = "1"
     if args.ckpt:
         env["COURSE_PRACTICUM_CKPT"] = args.ckpt
     else:
@@ -112,7 +115,7 @@ def run(args: argparse.Namespace) -> dict:
         device = f"cpu ({torch.get_num_threads()} threads)"
     data = ns["data"]
     return dict(
-        device=device, profile=args.profile, model=args.model, parameters=summary["parameters"],
+        device=device, profile=ns["PROFILE"], model=args.model, parameters=summary["parameters"],
         epochs=len(history), train_images=len(data["y_train"]), test_images=len(data["y_test"]),
         num_classes=data["num_classes"], images_per_s=round(summary["images_per_s"], 1),
         s_per_epoch=round(summary["s_per_epoch"], 3), first_epoch_s=round(summary["first_epoch_s"], 3),

@@ -29,7 +29,13 @@
 import os
 from pathlib import Path
 
+import torch
+
 PROFILE = os.environ.get("COURSE_PRACTICUM_PROFILE", "quick")  # "quick" | "t4" | "full"
+if PROFILE != "quick" and not torch.cuda.is_available() and os.environ.get("COURSE_PRACTICUM_FORCE_PROFILE") != "1":
+    # hours on a CPU: run the reduced mode instead, and say so (COURSE_PRACTICUM_FORCE_PROFILE=1 insists)
+    print(f"No GPU found: the {PROFILE!r} profile would take hours on a CPU, so this run uses the 'quick' profile.")
+    PROFILE = "quick"
 DATASET = os.environ.get("COURSE_PRACTICUM_DATASET", "cifar10")  # "cifar10" | "cifar100" | "imagefolder" | "synthetic"
 DATA_ROOT = Path(os.environ.get("COURSE_PRACTICUM_ROOT", "data"))  # where CIFAR is cached (or already is, e.g. a Drive folder)
 IMAGEFOLDER_DIR = Path(os.environ.get("COURSE_PRACTICUM_IMAGEFOLDER", "my_images"))  # class-per-subfolder images
