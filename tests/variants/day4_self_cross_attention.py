@@ -173,6 +173,9 @@ def merge_heads(x):
         ),
         "qkv_bias ignored": _mhsa().replace("bias=qkv_bias", "bias=True"),
         "output detached (no gradients)": _mhsa(OUTPUT="self.proj(merge_heads(weights @ v)).detach()"),
+        "mask given an extra head axis (assumes a (B, N, N) mask)": _mhsa(
+            MASKING='scores.masked_fill(~mask[:, None], -math.inf) if mask.dtype == torch.bool else scores + mask[:, None]'
+        ),
         "inverts a boolean mask in place": _mhsa(
             MASKING='scores.masked_fill(mask.logical_not_(), float("-inf")) if mask.dtype == torch.bool else scores + mask'
         ),
