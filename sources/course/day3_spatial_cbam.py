@@ -48,10 +48,11 @@ LESSON_START = time.perf_counter()
 # ## 1. The data: handwritten digits in clutter
 #
 # scikit-learn ships 1,797 real handwritten digits ($8\times8$ pixels, 16 grey levels). On their own
-# they are too easy to show anything about *where* to look, so we make the task spatial: each digit
-# is enlarged to $12\times12$ and placed at a random position of a $24\times24$ canvas, together with
-# three $5\times5$ fragments cut from other digits (clutter that looks like strokes). The label is
-# the digit's class. Train and test use different digits (1,200 / 597).
+# they are too easy to show anything about *where* to look, so we make the task spatial: each
+# digit is placed at a random position of a $16\times16$ canvas, together with two $3\times3$
+# fragments cut from other digits (clutter that looks like strokes). The label is the digit's
+# class. Train and test use different digits (1,200 / 597). The images stay this small so that the
+# experiment below trains 12 networks on a CPU in about a minute.
 
 # %%
 def cluttered_digits(canvas: int = 16, digit: int = 8, fragments: int = 2, frag: int = 3, seed: int = 0):
@@ -257,28 +258,51 @@ order_gap = max(np.mean(accuracy[m]) for m in ("channel_first", "spatial_first",
 )
 print(
     f"\nlargest gap between the three arrangements: {order_gap:.3f}; largest seed-to-seed std: {spread:.3f}. "
-    + ("At this scale the arrangement's effect is not larger than the noise between seeds."
-       if order_gap < 2 * spread else "The gap exceeds twice the seed-to-seed spread.")
+    + ("In this run the arrangement's effect is not larger than the noise between seeds."
+       if order_gap < 2 * spread else "In this run the gap exceeds twice the seed-to-seed spread.")
+)
+best = max(("channel_first", "spatial_first", "parallel"), key=lambda m: np.mean(accuracy[m]))
+gain = np.mean(accuracy[best]) - np.mean(accuracy["no attention"])
+print(
+    f"best arrangement ({best}) minus the plain network: {gain:+.3f}. "
+    + ("Within twice the seed-to-seed spread: no reliable effect of attention in this run."
+       if abs(gain) < 2 * spread else ("Attention helped beyond the noise." if gain > 0 else "Attention hurt beyond the noise."))
 )
 
 # %% [markdown]
-# **What to take from it.** Read the printed numbers, not a slogan. With a few seeds and a
-# small network the differences between the three arrangements are of the order of the
-# seed-to-seed spread, so this experiment cannot confirm (or refute) "sequential, channel first
-# is best", a claim the CBAM paper supports with ImageNet-scale training where the reported margins
-# are themselves small. What the experiment does show robustly is the comparison with the plain
-# network, in the table above. A claim about an architecture needs the seeds, the
-# spread and the scale next to it.
+# **What to take from it.** The printed verdicts compare the gaps with the seed-to-seed spread;
+# read them, not a slogan. With a few seeds and a small network the three arrangements come out
+# within about one standard deviation of each other, so this experiment can neither confirm nor
+# refute "sequential, channel first is best". The CBAM paper supports that ordering with
+# ImageNet-scale training, and even there the reported margins are a few tenths of a percent.
+# Whether attention helps at all is not clear-cut at this scale either: in the short default run
+# the plain network may well come out level with or ahead of the attention variants.
 #
-# The authors' run with `FULL = True` on this CPU, for reference (5 seeds, 15 epochs):
-# see the numbers reported with the course's Day 3 notes; rerun it yourself on a GPU to
-# check them: it is the same code.
+# For reference, the run with `FULL = True` when this lesson was written (CPU, 5 seeds, 15 epochs,
+# about 8 minutes on a busy 2-core machine); test accuracy, mean ± std over seeds:
+#
+# | model | accuracy | per seed |
+# | --- | --- | --- |
+# | no attention | 0.822 ± 0.010 | 0.839, 0.822, 0.811, 0.826, 0.814 |
+# | CBAM channel first | 0.834 ± 0.015 | 0.822, 0.849, 0.839, 0.809, 0.848 |
+# | CBAM spatial first | 0.834 ± 0.025 | 0.832, 0.879, 0.816, 0.806, 0.836 |
+# | CBAM parallel | 0.838 ± 0.022 | 0.846, 0.838, 0.841, 0.799, 0.866 |
+# | channel gate only | 0.794 ± 0.029 | 0.791, 0.832, 0.747, 0.786, 0.816 |
+# | spatial gate only | 0.843 ± 0.015 | 0.866, 0.834, 0.854, 0.827, 0.831 |
+#
+# The three arrangements differ by 0.004 in mean accuracy with a seed-to-seed spread of 0.015 to
+# 0.025: no measurable order effect. All of them are about one spread above the plain network
+# (channel first minus plain, paired by seed: +0.011 on average, ranging from -0.017 to +0.034). The
+# clearest signal is in the ablations: on this cluttered task the spatial gate alone does as well as
+# full CBAM, and the channel gate alone is the weakest. (The single-gate models keep both
+# sub-modules, hence the same parameter count; one of them is unused.) A claim about an
+# architecture needs the seeds, the spread and the scale next to it.
 #
 # ## 5. Where do the learned spatial gates look?
 #
-# The first attention module works at the input's resolution ($24\times24$), so its spatial gate
-# $M_s$ can be laid over the image. Below: test images, and the gate of the channel-first model
-# (seed 0) as a heatmap (bright = kept, dark = suppressed), with the digit's true box.
+# The first attention module works at the input's resolution ($16\times16$), so its spatial gate
+# $M_s$ can be laid over the image. Below: test images, and the gate of each arrangement's model
+# (seed 0) as a heatmap (bright = kept, dark = suppressed).
 
 # %%
 def spatial_gate(model: SmallNet, x: torch.Tensor, layer: int = 1) -> torch.Tensor:
@@ -324,7 +348,7 @@ plt.show()
 # %% [markdown]
 # The gates are what a small network found useful for *its* loss, not a segmentation: they need not
 # cover the digit neatly, and they differ between arrangements and seeds. Use the viewer to look at
-# more test images and at the second module's (coarser, $12\times12$) gate.
+# more test images and at the second module's (coarser, $8\times8$) gate.
 
 # %%
 def view(index: int = 0, mode: str = "channel_first", layer: int = 1) -> None:
