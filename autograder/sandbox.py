@@ -856,7 +856,7 @@ def execute_notebook(nb: Any, sandbox: Sandbox, replayable: set[int] | None = No
         km = client.km
         fatal: int | None = None
         try:
-            with client.setup_kernel():
+            with client.setup_kernel(cleanup_kc=True):  # shut the kernel down on leaving
                 # replay the student's earlier cells in a restarted kernel
                 for i in code_cells[:position]:
                     if replayable is not None and i in replayable and i not in skip:
