@@ -449,10 +449,12 @@ for label, block in (("ResNet-50", None), ("SE-ResNet-50", SEAfter), ("ECA-ResNe
 # %%
 torch.manual_seed(0)
 depth, ch = 30, 32
-branches = [nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1)) for _ in range(depth)]
+branches = [
+    nn.Sequential(nn.Conv2d(ch, ch, 3, padding=1, bias=False), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1, bias=False))
+    for _ in range(depth)
+]
 for b in branches:
     nn.init.normal_(b[2].weight, std=0.01)  # small residual branches, as at the start of training
-    nn.init.zeros_(b[2].bias)
 x0 = torch.randn(4, ch, 16, 16)
 fig, ax = plt.subplots(figsize=(7, 3.5))
 with torch.no_grad():
