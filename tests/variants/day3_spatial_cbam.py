@@ -404,6 +404,20 @@ class CBAM(nn.Module):
 """,
     },
     "FixedNet": {
+        "default CBAM (one hidden unit), functional layers": """
+class FixedNet(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 5, padding=2)
+        self.cbam = CBAM(16)
+        self.conv2 = nn.Conv2d(16, 16, 3, padding=1)
+        self.fc = nn.Linear(16 * 4 * 4, num_classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.cbam(F.relu(self.conv1(x))), 4)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+""",
         "BatchNorm, adaptive pooling, dropout": """
 class FixedNet(nn.Module):
     def __init__(self, num_classes=10):
