@@ -16,6 +16,7 @@
 # | 4 | inductive bias and data: published figures, and a measured ViT vs. CNN vs. hybrid comparison |
 # | 5 | inside a trained ViT: attention per layer and head, rollout, position-embedding similarity |
 # | 6 | position embeddings at a new resolution |
+# | 7 | two errors of the seed material, measured |
 #
 # Everything runs on a CPU in about a minute. `FULL = True` below trains longer (better pictures).
 
@@ -666,7 +667,35 @@ print(f"at 12x12 with the patch position embeddings zeroed:         {acc_12_nopo
 # a smaller part of every stroke than the model ever saw in training. Interpolation gives the
 # model a sensible starting point at the new resolution; that is why ViT then *fine-tunes* there
 # briefly (its paper: pre-train at 224, fine-tune at 384).
+
+# %% [markdown]
+# ## 7. Two seed errors, measured
 #
+# **"ViT for text sentiment."** A tutorial this course was drawn from feeds a sentence to a ViT's
+# patch tokenizer. `patchify` and the strided convolution need a `(B, C, H, W)` image: a string
+# has no channels and no 2-D neighbourhood. What ViT shares with NLP is everything *after* the
+# tokenizer: the encoder blocks are exactly BERT's (pre-norm). For text you use a text tokenizer
+# and a token-embedding table (`nn.Embedding`), i.e. a text transformer, not a ViT.
+#
+# **"Add the mean attention weight to the loss."** Every row of a softmax sums to 1, so the mean
+# of the weights `(B, h, N, N)` is exactly $1/N$ whatever the parameters: the term is a constant and
+# its gradient is zero. Measured on our trained model:
+
+# %%
+blk = vit.blocks[0]
+tokens0 = torch.cat([vit.cls_token.expand(len(sample), -1, -1), vit.patch_embed(sample)], dim=1) + vit.pos_embed
+B, N, D = tokens0.shape
+h = blk.attn.num_heads
+q, k, _ = blk.attn.qkv(blk.norm1(tokens0)).reshape(B, N, 3, h, D // h).permute(2, 0, 3, 1, 4)
+weights = (q @ k.transpose(-2, -1) / math.sqrt(D // h)).softmax(dim=-1)  # layer 0's weights, with gradients
+vit.zero_grad()
+weights.mean().backward()
+grad = blk.attn.qkv.weight.grad.abs().max().item()
+print(f"mean attention weight = {weights.mean().item():.6f}, 1/N = {1 / N:.6f}; "
+      f"largest gradient it sends to the qkv weights: {grad:.1e} (zero up to float rounding)")
+vit.zero_grad()
+
+# %% [markdown]
 # ## Summary
 #
 # * ViT = patchify + linear embedding (a strided convolution) + class token + learned position
