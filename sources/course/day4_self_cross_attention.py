@@ -273,8 +273,8 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Reading the numbers.** Doubling $N$ multiplies the plain version's time and memory by about 4
-# (compare with the dotted lines). Its peak is about **two** $(h, N, N)$ stacks: the scores and the
+# **Reading the numbers.** Doubling $N$ multiplies the plain version's memory by 4 and its time by
+# roughly 4 or more (more once the matrix no longer fits in the CPU's caches; compare with the dotted lines). Its peak is about **two** $(h, N, N)$ stacks: the scores and the
 # softmax of the scores are alive at the same moment. The fused kernel's peak is about the size of its
 # output, $h N d$ numbers: it never stores the matrix. Both compute the same numbers (the `assert`
 # checks it). The fused kernel is also faster here by the factor in the table; how much depends on the
