@@ -44,3 +44,22 @@ c.LimitOutput.max_traceback = 60
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# ---- BEGIN sandboxed autograding (owner: grading; see docs/grading.md) ----
+# `nbgrader autograde` runs each notebook in a bubblewrap sandbox and scores every test cell
+# from checks judged outside the student's kernel (autograder.sandbox.SandboxedExecute).
+# No bwrap: autograde fails loudly. COURSE_AUTOGRADE_SANDBOX=0 turns this off explicitly
+# (unsafe: student code then runs in your account, in the kernel that runs the hidden tests).
+if os.environ.get("COURSE_AUTOGRADE_SANDBOX", "1") != "0":
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+
+    from autograder.sandbox import SandboxedExecute
+
+    c.Autograde.autograde_preprocessors = [
+        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+        CheckCellMetadata,
+    ]
+# ---- END sandboxed autograding ----

@@ -829,8 +829,11 @@ def _make_client(nb: Any, sandbox: Sandbox):
             return super().output(outs, msg, display_id, cell_index)
 
     km = SandboxKernelManager(sandbox=sandbox)
-    return Client(nb, km=km, timeout=None, allow_errors=True, record_timing=False,
-                  startup_timeout=120, shutdown_kernel="immediate", kernel_name="python3")
+    import secrets
+
+    return Client(nb, km=km, timeout=None, allow_errors=True, record_timing=False, startup_timeout=120,
+                  shutdown_kernel="immediate", kernel_name="python3",
+                  skip_cells_with_tag="course-never-skip-" + secrets.token_hex(16))  # a student's tag skips nothing
 
 
 def execute_notebook(nb: Any, sandbox: Sandbox, replayable: set[int] | None = None) -> Execution:

@@ -253,8 +253,15 @@ def apply_verdicts(nb: nbformat.NotebookNode, sandbox: Any, execution: Any, temp
         elif failures:
             reason = "; ".join(failures)
         outputs = list(cell.get("outputs", []))
-        if passed:
-            outputs = [o for o in outputs if o.get("output_type") != "error"]
+        if passed:  # nbgrader scores a test cell 0 for an error or stderr, partially for a number: keep neither
+            kept = []
+            for o in outputs:
+                if o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr"):
+                    continue
+                if o.get("output_type") == "execute_result":
+                    o = nbformat.v4.new_output("display_data", data=o.get("data", {}), metadata=o.get("metadata", {}))
+                kept.append(o)
+            outputs = kept
         if not passed:
             lines = failures if failures else [reason]
             outputs.append(nbformat.v4.new_output(
