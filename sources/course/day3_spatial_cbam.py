@@ -302,7 +302,7 @@ print(
 #
 # The first attention module works at the input's resolution ($16\times16$), so its spatial gate
 # $M_s$ can be laid over the image. Below: test images, and the gate of each arrangement's model
-# (seed 0) as a heatmap (bright = kept, dark = suppressed).
+# (seed 0) as a heatmap (bright = kept, dark = suppressed), with the input's strokes outlined in cyan.
 
 # %%
 def spatial_gate(model: SmallNet, x: torch.Tensor, layer: int = 1) -> torch.Tensor:
@@ -322,11 +322,11 @@ for row, mode in enumerate(("channel_first", "spatial_first", "parallel")):
         pred = models[mode](show).argmax(1)
     for j in range(8):
         ax = axes[row, j]
-        ax.imshow(raw[j], cmap="gray_r")
-        ax.imshow(gates[j], cmap="inferno", alpha=0.55, vmin=0, vmax=1)
+        ax.imshow(gates[j], cmap="inferno", vmin=0, vmax=1)
+        ax.contour(raw[j], levels=[0.35], colors="cyan", linewidths=0.8)  # the strokes of the input
         ax.set_title(f"{mode}\ntrue {y_test[j].item()}, pred {pred[j].item()}", fontsize=7)
         ax.axis("off")
-fig.suptitle("Spatial gate of the first CBAM over the input (bright = kept)")
+fig.suptitle("Spatial gate of the first CBAM (bright = kept, dark = suppressed); cyan: outline of the input's strokes")
 plt.tight_layout()
 plt.show()
 
@@ -359,8 +359,8 @@ def view(index: int = 0, mode: str = "channel_first", layer: int = 1) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.3), gridspec_kw={"width_ratios": [1, 1, 1.6]})
     axes[0].imshow(images[1200 + index, 0], cmap="gray_r")
     axes[0].set_title(f"test image {index}, label {y_test[index].item()}")
-    axes[1].imshow(images[1200 + index, 0], cmap="gray_r")
-    axes[1].imshow(gate, cmap="inferno", alpha=0.55, vmin=0, vmax=1)
+    axes[1].imshow(gate, cmap="inferno", vmin=0, vmax=1)
+    axes[1].contour(images[1200 + index, 0], levels=[0.35], colors="cyan", linewidths=0.8)
     axes[1].set_title(f"{mode}: spatial gate, module {layer}")
     for ax in axes[:2]:
         ax.axis("off")
