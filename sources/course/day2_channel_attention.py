@@ -315,7 +315,10 @@ se_model, eca_model = results["SE (r=4)"][0], results["ECA (k=3)"][0]
 # %% [markdown]
 # Read these numbers for what they are: a 3-way task on three photos, where the crop's channel
 # means alone already separate the classes fairly well; the gate adds a multiplicative interaction
-# $g(s)\odot s$ on top of the linear classifier. The point of the exercise is not the accuracy but the
+# $g(s)\odot s$ on top of the linear classifier. ECA's gate has 3 weights shared by all channels
+# and sees only neighbouring channels; in a hand-built bank whose neighbouring channels are not
+# always related (Section 6) that is a strong restriction, and its accuracy above shows what it
+# costs here. None of this says how SE or ECA behave inside a deep network trained end to end. The point of the exercise is not the accuracy but the
 # gates the SE block learned: below, the gate of every channel for every photo (whole photo as input).
 
 # %%
