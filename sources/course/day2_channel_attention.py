@@ -424,12 +424,13 @@ def time_forward(net: nn.Module, x: torch.Tensor, repeats: int = 3) -> float:
 
 x = torch.randn(1, 3, 160, 160)
 base_params = None
-print(f"\n{'model':14s} {'parameters':>12s} {'vs ResNet-50':>13s} {'CPU forward, 1x3x160x160':>26s}")
+print(f"\n{'model':14s} {'parameters':>12s} {'added':>11s} {'vs ResNet-50':>13s} {'CPU forward, 1x3x160x160':>26s}")
 for label, block in (("ResNet-50", None), ("SE-ResNet-50", SEAfter), ("ECA-ResNet-50", ECAAfter)):
     net = resnet50_with(block)
     n = sum(p.numel() for p in net.parameters())
     base_params = base_params or n
-    print(f"{label:14s} {n:12,d} {100 * (n - base_params) / base_params:+12.2f}% {1000 * time_forward(net, x):23.0f} ms")
+    added = n - base_params
+    print(f"{label:14s} {n:12,d} {added:+11,d} {100 * added / base_params:+12.2f}% {1000 * time_forward(net, x):23.0f} ms")
 
 # %% [markdown]
 # SE adds roughly 10% parameters to ResNet-50 (most of it in the last stage, where $C = 2048$:
@@ -462,13 +463,13 @@ x0 = torch.randn(4, ch, 16, 16)
 fig, ax = plt.subplots(figsize=(7, 3.5))
 with torch.no_grad():
     for g, style in ((0.9, "-"), (0.5, "--")):
-        for placement, color in (("branch (standard)", "C0"), ("after the addition (SE-POST)", "C3")):
+        for placement, color in (("on the branch (standard)", "C0"), ("after the addition (SE-POST)", "C3")):
             x, norms = x0.clone(), [1.0]
             for b in branches:
-                x = x + g * b(x) if placement.startswith("branch") else g * (x + b(x))
+                x = x + g * b(x) if placement.startswith("on the branch") else g * (x + b(x))
                 norms.append((x.norm() / x0.norm()).item())
             ax.semilogy(norms, style, color=color, label=f"{placement}, g = {g}")
-            print(f"g = {g}, gate on the {placement:30s}: |x_30| / |x_0| = {norms[-1]:.3g}")
+            print(f"g = {g}, gate {placement:30s}: |x_30| / |x_0| = {norms[-1]:.3g}")
 ax.set_xlabel("block")
 ax.set_ylabel("signal norm relative to the input")
 ax.set_title("The identity path survives only if the gate stays off it")
