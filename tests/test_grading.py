@@ -28,6 +28,7 @@ from autograder.sandbox import Limits, SandboxError, probe_only_source  # noqa: 
 from tests.grading.day1_submissions import DAY, cases  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+slow = pytest.mark.slow  # grades notebooks in sandboxes
 
 LIMITS = dict(cell_timeout=45.0, notebook_timeout=600.0, total_memory_bytes=int(1.5 * 2**30), max_restarts=4)
 
@@ -78,6 +79,7 @@ def _grade(base: Path) -> dict:
             "before": before, "checks_before": checks_before}
 
 
+@slow
 @pytest.mark.parametrize("name", list(cases("/r", "/o", []).keys()))
 def test_exact_grade(batch, name):
     result = batch["journal"][name]
@@ -88,6 +90,7 @@ def test_exact_grade(batch, name):
     assert result["max_score"] == 12
 
 
+@slow
 def test_faults_have_clear_reasons(batch):
     j = batch["journal"]
 
@@ -109,6 +112,7 @@ def test_faults_have_clear_reasons(batch):
     assert j["fault_ignores_interrupt"]["restarts"] >= 1
 
 
+@slow
 def test_others_untouched(batch):
     out = batch["out"]
     for path, digest in batch["before"].items():
@@ -121,6 +125,7 @@ def test_others_untouched(batch):
         assert float(rows[name]["score"]) == score
 
 
+@slow
 def test_gradebook_matches(batch):
     from nbgrader.api import Gradebook
 
@@ -131,6 +136,7 @@ def test_gradebook_matches(batch):
             assert sub.max_score == 12
 
 
+@slow
 def test_cheat_report(batch):
     flagged = {f["student"]: " ".join(f["flags"]) for f in json.loads((batch["out"] / "cheat_report.json").read_text())}
     for name in ("attack_custom_exception_handler", "attack_input_transformer"):
@@ -142,6 +148,7 @@ def test_cheat_report(batch):
     assert "honest_right" not in flagged and "honest_wrong_softmax" not in flagged
 
 
+@slow
 def test_exports(batch):
     out = batch["out"]
     gs = json.loads((out / "results" / "honest_wrong_softmax" / DAY / "results.json").read_text())
@@ -156,6 +163,7 @@ def test_exports(batch):
     assert (out / "summary.md").exists() and (out / "cheat_report.md").exists()
 
 
+@slow
 def test_throughput_and_loose_timing(batch):
     print(f"graded {len(batch['expected'])} submissions in {batch['elapsed']:.0f} s: "
           f"{batch['summary']['throughput']['per_minute']} per minute")
@@ -164,6 +172,7 @@ def test_throughput_and_loose_timing(batch):
         assert r["seconds"] < LIMITS["notebook_timeout"] + 120, name
 
 
+@slow
 def test_rerun_is_deterministic_and_resumes(batch, tmp_path):
     sub = batch["sub"]
     out = tmp_path / "out"

@@ -13,7 +13,8 @@ from tests.grading.day1_submissions import CUSTOM_EXC, DAY, dump, notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")]
 
 
 def test_nbgrader_autograde_uses_trusted_verdicts(tmp_path, monkeypatch):
