@@ -5,7 +5,7 @@
     python3 manage.py test [ARGS]    install if needed (test tools too), run the whole test suite
     python3 manage.py build [DAY]    rebuild notebooks from sources/ and the release with nbgrader
     python3 manage.py check          lint and check that notebooks are in sync with their sources
-    python3 manage.py grade ARGS     batch-grade submissions (see docs/instructor-guide.md)
+    python3 manage.py grade ARGS     batch-grade submissions in sandboxes (see docs/grading.md)
 
 Needs only Python 3.10+ and git. Everything else goes into ./.venv, from requirements-lock.txt.
 """
