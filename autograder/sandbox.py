@@ -356,6 +356,8 @@ for name, value in limits.items():
     resource.setrlimit(getattr(resource, name), (value, value))
 _AUDIT = os.open({audit!r}, os.O_WRONLY | os.O_APPEND)
 _ALLOWED = {allowed!r}
+_PYTHON = {python!r}
+_FORBIDDEN = {forbidden!r}  # the course itself, flagged even where /tmp counts as scratch
 _EVENTS = {{"open", "os.listdir", "os.scandir", "glob.glob", "os.remove", "os.rename", "os.rmdir", "shutil.rmtree",
            "os.mkdir", "os.chmod"}}
 
@@ -366,7 +368,8 @@ def _hook(event, args, _abspath=os.path.abspath, _fsdecode=os.fsdecode, _write=o
             path = _abspath(_fsdecode(args[0]))
         except Exception:
             return
-        if not (path + "/").startswith(_ALLOWED):
+        where = path + "/"
+        if not where.startswith(_ALLOWED) or (where.startswith(_FORBIDDEN) and not where.startswith(_PYTHON)):
             _write(_AUDIT, ("COURSE-AUDIT " + event + " " + path.replace("\\n", " ")[:300] + "\\n").encode("utf-8", "replace"))
 
 
@@ -506,11 +509,14 @@ class Sandbox:
         audit = self.dir / "audit.log"
         audit.touch()
         os.chmod(audit, 0o666)
+        python = tuple(str(p).rstrip("/") + "/" for p in _python_paths())
         allowed = tuple(str(p) for p in _python_paths()) + (
             "/usr/", "/etc/", "/proc/", "/sys/", "/dev/", "/tmp/", "/var/tmp/", "/usr/tmp/",
             "/lib/", "/lib64/", "/lib32/", "/bin/", "/sbin/",
             str(self.dir) + "/")
-        (self.pkg / "launch.py").write_text(_LAUNCH.format(limits=limits, audit=str(audit), allowed=allowed))
+        (self.pkg / "launch.py").write_text(_LAUNCH.format(
+            limits=limits, audit=str(audit), allowed=allowed, python=python, forbidden=(str(ROOT) + "/",)
+        ))
         for p in [self.pkg, *self.pkg.rglob("*")]:
             os.chmod(p, 0o755 if p.is_dir() else 0o644)
 

@@ -141,10 +141,9 @@ def test_cheat_report(batch):
     flagged = {f["student"]: " ".join(f["flags"]) for f in json.loads((batch["out"] / "cheat_report.json").read_text())}
     for name in ("attack_custom_exception_handler", "attack_input_transformer"):
         assert "passed inside the kernel but failed the trusted judge" in flagged[name]
-    # The run-time audit treats /tmp as the sandbox's own scratch, so when the repository itself lives
-    # under /tmp its paths are not logged there; the static scan of the code flags them either way.
-    for name in ("attack_read_hidden_tests", "attack_write_other_files"):
-        assert "outside its sandbox" in flagged[name] or "outside the notebook's folder" in flagged[name], flagged[name]
+    # the run-time audit flags the course's own paths even when the repository lives under /tmp
+    assert "outside its sandbox" in flagged["attack_read_hidden_tests"]
+    assert "outside its sandbox" in flagged["attack_write_other_files"]
     assert "gradebook" in flagged["attack_write_other_files"]
     assert "patches" in flagged["attack_monkeypatch"]
     assert "honest_right" not in flagged and "honest_wrong_softmax" not in flagged
