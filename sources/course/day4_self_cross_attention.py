@@ -107,7 +107,8 @@ for name, X in variants.items():
     top = A_self.argmax(dim=-1)
     rows_self[name] = top
     print(f"{name:36s}: the largest weight is on the token itself in {(top == torch.arange(len(X))).float().mean():6.1%}"
-          f" of rows; {len(top.unique()):3d} different winners; mean weight on itself {A_self.diagonal().mean():.3f}")
+          f" of rows; {len(top.unique()):3d} different winners; mean weight on itself {A_self.diagonal().mean():.4f}"
+          f" (uniform: 1/{len(X)} = {1 / len(X):.4f})")
 brightest = norms.squeeze(1).argmax()
 print(f"with raw patches, {(rows_self['raw pixel patches (norms differ)'] == brightest).float().mean():.1%} of the rows "
       f"put their largest weight on one patch, the one with the largest norm (patch {brightest.item()})")
@@ -120,10 +121,10 @@ print(f"equal norms but random W_Q != W_K: the largest weight is on the token it
 
 # %% [markdown]
 # So the statement holds only for equal norms, and even then "largest" is not "large": with directions
-# this similar, each row is close to uniform (the mean weight on itself is printed above). Raw pixel
-# patches all look at the brightest patch instead. Transformers normalise tokens before attention
-# (LayerNorm, Day 5), but then project them with learned $W_Q \ne W_K$, so in a trained layer the
-# diagonal of $A$ is whatever training made it.
+# this similar, each row is spread over many patches (the mean weight on itself, printed above, is far
+# from 1, of the order of the uniform value). Raw pixel patches all look at the brightest (largest-norm)
+# patch instead. Transformers normalise tokens before attention (LayerNorm, Day 5), but then project
+# them with learned $W_Q \ne W_K$, so in a trained layer the diagonal of $A$ is whatever training made it.
 
 # %% [markdown]
 # ## 2. Several heads: split, attend, merge
@@ -231,7 +232,7 @@ print(f"with positions: max |SA(PX + E) - P SA(X + E)| = {(with_pos_perm - with_
 # \omega_i = 10000^{-2i/d},\quad i = 0, \dots, d/2 - 1:$$
 #
 # pairs of channels that turn at geometrically spaced speeds, from one radian per position down to
-# $1/10000$. Two consequences, both measured below. The dot product of two positions depends only on
+# about $1/10000$. Two consequences, both measured below. The dot product of two positions depends only on
 # their **offset** $k$: $\mathrm{PE}(p) \cdot \mathrm{PE}(p+k) = \sum_i \cos(k\,\omega_i)$. And moving by $k$
 # is a fixed **rotation** of every channel pair, $\mathrm{PE}(p+k) = R_k\,\mathrm{PE}(p)$, which is why
 # the authors expected a layer to learn to attend by relative position.
@@ -336,8 +337,8 @@ plt.show()
 # ### 3.4 Learned, and a task that needs positions
 #
 # ViT (Dosovitskiy et al., 2021, §3.1) simply **learns** the position vectors: an `nn.Parameter` of
-# shape $(1, N+1, D)$ added to the tokens, started at small random values, so before training their
-# similarity has no structure at all. What they become depends on what the task rewards. A small
+# shape $(1, N+1, D)$ added to the tokens (torchvision starts it from a normal distribution with standard
+# deviation 0.02), so before training their similarity has no structure at all. What they become depends on what the task rewards. A small
 # task whose answer is **where** something is: each 16×16 image holds one coloured disc in one of the
 # 16 cells of a 4×4 grid, and the model must name the cell (16 classes, chance 1/16). The model cuts
 # the image into 16 patches of 4×4 pixels (a convolution), adds a position embedding, lets **one
@@ -409,8 +410,8 @@ for position, score in loc_scores.items():
 
 # %% [markdown]
 # Without positions the model is at chance (the printed accuracy): after the permutation-equivariant
-# pooling, an image with the disc in cell 3 and the same image with the disc in cell 12 give the same
-# set of tokens, hence the same answer. Either position embedding fixes it. What did the learned one
+# pooling, a disc in cell 3 and the same disc in cell 12 give the same set of tokens (up to the noise),
+# hence the same answer. Either position embedding fixes it. What did the learned one
 # learn? Its similarity across the 4×4 grid, before and after training, next to the 1-D sinusoidal table:
 
 # %%
