@@ -1,9 +1,13 @@
-"""Hidden checks for day4_self_cross_attention: split_heads, merge_heads, MultiHeadSelfAttention, CrossAttention.
+"""Hidden checks for day4_self_cross_attention: split_heads, merge_heads, MultiHeadSelfAttention,
+CrossAttention, sincos_pos_embed_2d and the concept questions.
 
-References are computed here in the judge: ``torch.nn.MultiheadAttention`` with the student's
-(seeded) parameters copied in the way the contract fixes, cross-checked against
-``F.scaled_dot_product_attention`` on the same projections. The probe only instantiates the
-student's classes, loads seeded parameters by their contract names, runs them and returns plain data.
+References are computed here, in the judges only: ``torch.nn.MultiheadAttention`` with the seeded
+parameters copied in the way the contract fixes, cross-checked against
+``F.scaled_dot_product_attention`` on the same projections; for the position embedding, MAE's
+``get_2d_sincos_pos_embed`` formulation (numpy), cross-checked against a second torch formulation.
+The probes only call the student's code on fixed inputs (instantiate the classes, load seeded
+parameters by their contract names, run them) and return plain data; they never compute an answer.
+Every judge rebuilds its expected cases and requires exactly that many results.
 """
 
 from __future__ import annotations
@@ -12,17 +16,30 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from autograder.harness import ERROR_KEY, Judge, Registry, attempt, guarded, is_error, plain, randn
+from autograder.harness import ERROR_KEY, Judge, Registry, array, attempt, describe, guarded, is_error, plain, randn
 
 REGISTRY = Registry("day4_self_cross_attention")
 
 
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")
+
+
+def _results(data: Any, key: str, expected: int, j: Judge, name: str) -> list | None:
+    """``data[key]`` if it is a list of exactly ``expected`` probed results; else record why and return None."""
+    got = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(got, list):
+        j.fail(f"{name}: the hidden checks received no results for '{key}' (the probe did not run to the end)")
+        return None
+    if len(got) != expected:
+        j.fail(f"{name}: the hidden checks expected {expected} results for '{key}' and received {len(got)}")
+        return None
+    return got
 
 
 # ---------------------------------------------------------------------------- split / merge heads
@@ -34,6 +51,9 @@ def _split_cases() -> list[tuple[str, torch.Tensor, int]]:
         ("a (3, 4, 6) input with a single head", randn(402, 3, 4, 6), 1),
         ("a (2, 6, 10) float64 input split into 2 heads", randn(403, 2, 6, 10, dtype=torch.float64), 2),
         ("a non-contiguous (2, 5, 12) input (a transposed tensor) split into 4 heads", randn(404, 2, 12, 5).transpose(1, 2), 4),
+        ("a (3, 7, 15) input (odd sizes) split into 5 heads of width 3", randn(405, 3, 7, 15), 5),
+        ("a (1, 1, 9) input (one token) split into 3 heads", randn(406, 1, 1, 9), 3),
+        ("a (2, 3, 7) input split into 7 heads of width 1 (num_heads = dim)", randn(407, 2, 3, 7), 7),
     ]
 
 
@@ -52,7 +72,11 @@ def probe_split_heads(fn: Any) -> dict:
 
 @REGISTRY.exercise("split_heads", probe_split_heads)
 def judge_split_heads(data: dict, j: Judge) -> None:
-    for (what, x, h), case in zip(_split_cases(), data["cases"], strict=True):
+    cases = _split_cases()
+    results = _results(data, "cases", len(cases), j, "split_heads")
+    if results is None:
+        return
+    for (what, x, h), case in zip(cases, results, strict=True):
         what = f"split_heads on {what}"
         b, n, c = x.shape
         expected = _reference_split(x, h)
@@ -76,6 +100,8 @@ def _merge_cases() -> list[tuple[str, torch.Tensor]]:
             "a non-contiguous (2, 4, 5, 3) input (as split_heads returns it)",
             randn(414, 2, 5, 4, 3).transpose(1, 2),
         ),
+        ("a (3, 5, 7, 3) input (odd sizes)", randn(415, 3, 5, 7, 3)),
+        ("a (1, 3, 1, 5) input (one token)", randn(416, 1, 3, 1, 5)),
     ]
 
 
@@ -89,7 +115,11 @@ def probe_merge_heads(fn: Any) -> dict:
 
 @REGISTRY.exercise("merge_heads", probe_merge_heads)
 def judge_merge_heads(data: dict, j: Judge) -> None:
-    for (what, x), case in zip(_merge_cases(), data["cases"], strict=True):
+    cases = _merge_cases()
+    results = _results(data, "cases", len(cases), j, "merge_heads")
+    if results is None:
+        return
+    for (what, x), case in zip(cases, results, strict=True):
         what = f"merge_heads on {what}"
         b, h, n, d = x.shape
         expected = torch.cat(x.unbind(1), dim=-1)
@@ -123,7 +153,7 @@ class Case:
     nk: int = 0  # cross-attention only
     context_dim: int = 0  # cross-attention only
     qkv_bias: bool = True
-    mask: str = "none"  # none | bool2d | causal | pad | bool4d | float2d | float4d
+    mask: str = "none"  # none | bool2d | causal | pad | bool4d | float2d | floatpad | float4d
     dtype: torch.dtype = torch.float32
 
     @property
@@ -152,6 +182,11 @@ def _mask(case: Case) -> torch.Tensor | None:
         return m
     if case.mask == "float2d":
         return randn(s + 7, nq, nk, dtype=case.dtype) * 2.0
+    if case.mask == "floatpad":  # additive padding mask: 0 for real keys, -inf for padding (batch i pads i keys)
+        m = torch.zeros(b, 1, 1, nk, dtype=case.dtype)
+        for i in range(b):
+            m[i, ..., nk - i :] = -math.inf if i else 0.0
+        return m
     if case.mask == "float4d":
         return randn(s + 7, b, h, nq, nk, dtype=case.dtype) * 2.0
     raise ValueError(case.mask)
@@ -314,13 +349,17 @@ MASK_WORDS = {
     "pad": "a (B, 1, 1, N_k) boolean padding mask",
     "bool4d": "a boolean (B, h, N_q, N_k) mask",
     "float2d": "a float (additive) (N_q, N_k) mask",
+    "floatpad": "a float (additive) (B, 1, 1, N_k) padding mask of 0 and -inf",
     "float4d": "a float (additive) (B, h, N_q, N_k) mask",
 }
 
 
 def _judge_module(data: dict, j: Judge, cases: list[Case], grad_case: Case, cross: bool, name: str) -> None:
+    results = _results(data, "cases", len(cases), j, name)
+    if results is None:
+        return
     shapes_reported = False
-    for case, result in zip(cases, data["cases"], strict=True):
+    for case, result in zip(cases, results, strict=True):
         what = f"{name} with {case.what}"
         if is_error(result):
             message = result[ERROR_KEY]
@@ -341,7 +380,7 @@ def _judge_module(data: dict, j: Judge, cases: list[Case], grad_case: Case, cros
         w_shape = (case.batch, case.heads, case.nq, case.keys)
         if isinstance(w, str) and w == "missing":
             j.fail(f"{what}: the module has no attribute attn_weights; store the softmax weights (B, h, N_q, N_k) there")
-        elif j.expect_tensor(w, f"{what}: attn_weights", shape=w_shape):
+        elif j.expect_tensor(w, f"{what}: attn_weights", shape=w_shape, dtype=dtype):
             arr = w["data"].astype("float64")
             rows = arr.sum(-1)
             if math.isnan(rows.sum()):
@@ -354,12 +393,13 @@ def _judge_module(data: dict, j: Judge, cases: list[Case], grad_case: Case, cros
                     f"{what}: every row of attn_weights must sum to 1 over the keys (last axis); a row sums to "
                     f"{rows.flat[abs(rows - 1).argmax()]:.4g}. Store the weights after the softmax, and take it over the keys."
                 )
-            elif mask is not None and mask.dtype == torch.bool:
-                blocked = (~mask).expand(w_shape).numpy()
+            elif mask is not None and (mask.dtype == torch.bool or bool(torch.isinf(mask).any())):
+                blocked = ((~mask) if mask.dtype == torch.bool else torch.isinf(mask)).expand(w_shape).numpy()
                 j.expect(
                     bool((arr[blocked] == 0).all()),
-                    f"{what}: attn_weights must be exactly 0 where the mask is False (True = may attend); the largest "
-                    f"weight on a blocked key is {arr[blocked].max():.3g}. Is the mask inverted, ignored or broadcast wrongly?",
+                    f"{what}: attn_weights must be exactly 0 on blocked keys (a bool mask's False, a float mask's -inf); "
+                    f"the largest weight on a blocked key is {arr[blocked].max():.3g}. Is the mask inverted, ignored or "
+                    "broadcast wrongly?",
                 )
             j.expect_close(
                 w, ref_w, f"{what}: attn_weights", atol=1e-5, rtol=1e-4,
@@ -373,7 +413,7 @@ def _judge_module(data: dict, j: Judge, cases: list[Case], grad_case: Case, cros
                 + " and that the output projection is applied",
             )
         j.expect(not result["modified"], f"{what} changed an input tensor (or the mask) in place")
-    _judge_grads(data["grads"], j, grad_case, cross, name)
+    _judge_grads(data.get("grads"), j, grad_case, cross, name)
 
 
 def _weights_hint(case: Case, cross: bool) -> str:
@@ -389,6 +429,9 @@ def _weights_hint(case: Case, cross: bool) -> str:
 def _judge_grads(grads: Any, j: Judge, case: Case, cross: bool, name: str) -> None:
     what = f"{name}: backward pass with {case.what}"
     if not j.expect_ok(grads, what):
+        return
+    if not isinstance(grads, dict):
+        j.fail(f"{what}: the hidden checks received no gradients (the probe did not run to the end)")
         return
     ref = _reference_module(case, cross)
     inputs = {k: t.clone().requires_grad_(True) for k, t in _inputs(case, cross).items()}
@@ -434,6 +477,12 @@ MHSA_CASES = [
     Case("dim=12, 2 heads, N=4 and " + MASK_WORDS["float4d"], 429, 12, 2, 2, 4, mask="float4d"),
     Case("float64 input and parameters, dim=16, 2 heads, " + MASK_WORDS["pad"], 430, 16, 2, 2, 5,
          mask="pad", dtype=torch.float64),
+    Case("dim=6, 6 heads of width 1 (num_heads = dim), B=2, N=5", 432, 6, 6, 2, 5),
+    Case("dim=15, 5 heads of width 3, B=3, N=7, qkv_bias=False and " + MASK_WORDS["floatpad"], 433, 15, 5, 3, 7,
+         qkv_bias=False, mask="floatpad"),
+    Case("dim=8, 2 heads, B=1, a single token (N=1)", 434, 8, 2, 1, 1),
+    Case("float64, dim=12, 3 heads, qkv_bias=False and " + MASK_WORDS["bool4d"], 435, 12, 3, 2, 6,
+         qkv_bias=False, mask="bool4d", dtype=torch.float64),
 ]
 MHSA_GRAD_CASE = Case("dim=16, 4 heads, B=2, N=5 and a padding mask", 431, 16, 4, 2, 5, mask="pad")
 
@@ -461,6 +510,11 @@ CROSS_CASES = [
         "float64 inputs and parameters, dim=12, context_dim=7, 3 heads, " + MASK_WORDS["pad"],
         449, 12, 3, 2, 4, nk=6, context_dim=7, mask="pad", dtype=torch.float64,
     ),
+    Case("dim=10, context_dim=3, a single head, B=2, N_q=5, N_k=4", 451, 10, 1, 2, 5, nk=4, context_dim=3),
+    Case("dim=6, context_dim=9, 6 heads of width 1 (num_heads = dim), N_q=2, N_k=7", 452, 6, 6, 2, 2, nk=7, context_dim=9),
+    Case("dim=9, context_dim=14, 3 heads, B=3, N_q=5, N_k=6 and " + MASK_WORDS["floatpad"], 453, 9, 3, 3, 5, nk=6,
+         context_dim=14, mask="floatpad"),
+    Case("dim=8, context_dim=4, 2 heads, a single key (N_k=1)", 454, 8, 2, 2, 3, nk=1, context_dim=4),
 ]
 CROSS_GRAD_CASE = Case(
     "dim=12, context_dim=9, 3 heads, N_q=3, N_k=5 and a padding mask", 450, 12, 3, 2, 3, nk=5, context_dim=9, mask="pad"
@@ -476,19 +530,179 @@ def judge_cross(data: dict, j: Judge) -> None:
     _judge_module(data, j, CROSS_CASES, CROSS_GRAD_CASE, cross=True, name="CrossAttention")
 
 
+# ---------------------------------------------------------------------------- 2-D sin-cos position embedding
+SINCOS_TOL = 1e-4  # float32 sin/cos of positions up to ~20 radians: errors ~1e-6; every wrong layout is off by O(0.1-1)
+
+
+def _sincos_cases() -> list[tuple[str, tuple, dict]]:
+    """(description, positional args, keyword args) for sincos_pos_embed_2d; rebuilt identically by the judge."""
+    return [
+        ("a 2 x 3 grid (wider than tall), dim=8", (2, 3, 8), {}),
+        ("a 3 x 2 grid (taller than wide), dim=8", (3, 2, 8), {}),
+        ("a 14 x 14 grid, dim=64", (14, 14, 64), {}),
+        ("a 12 x 20 grid, dim=768 (ViT-B width)", (12, 20, 768), {}),
+        ("a 7 x 10 grid, dim=32, temperature=100", (7, 10, 32), {"temperature": 100.0}),
+        ("a single row (1 x 5), dim=4 (one frequency per axis)", (1, 5, 4), {}),
+        ("a single column (6 x 1), dim=12 (three frequencies per axis)", (6, 1, 12), {}),
+        ("a single patch (1 x 1), dim=16", (1, 1, 16), {}),
+        ("a 4 x 4 grid, dim=16, num_prefix_tokens=1 (a class token)", (4, 4, 16), {"num_prefix_tokens": 1}),
+        (
+            "a 3 x 5 grid, dim=24, temperature=1000, num_prefix_tokens=2",
+            (3, 5, 24), {"temperature": 1000.0, "num_prefix_tokens": 2},
+        ),
+        ("a 2 x 4 grid, dim=8, temperature=50 and num_prefix_tokens=1 passed by position", (2, 4, 8, 50.0, 1), {}),
+    ]
+
+
+def _sincos_bad_dims() -> list[tuple[int, int, int]]:
+    """(grid_h, grid_w, dim) with dim not divisible by 4: each must raise ValueError."""
+    return [(4, 4, 6), (3, 3, 10), (2, 2, 2)]
+
+
+def probe_sincos(fn: Any) -> dict:
+    return {
+        "cases": [attempt(fn, *args, **kwargs) for _, args, kwargs in _sincos_cases()],
+        "bad_dims": [attempt(fn, *args) for args in _sincos_bad_dims()],
+    }
+
+
+def _sincos_arguments(args: tuple, kwargs: dict) -> tuple[int, int, int, float, int]:
+    names = ("grid_h", "grid_w", "dim", "temperature", "num_prefix_tokens")
+    values = {"temperature": 10000.0, "num_prefix_tokens": 0, **dict(zip(names[: len(args)], args, strict=True)), **kwargs}
+    return tuple(values[n] for n in names)
+
+
+def _mae_sincos(grid_h: int, grid_w: int, dim: int, temperature: float, prefix: int) -> np.ndarray:
+    """MAE's get_2d_sincos_pos_embed (util/pos_embed.py), generalised to grid_h x grid_w and a temperature."""
+
+    def one_axis(d: int, pos: np.ndarray) -> np.ndarray:
+        omega = np.arange(d // 2, dtype=np.float64) / (d / 2.0)
+        omega = 1.0 / temperature**omega
+        out = np.einsum("m,d->md", pos.reshape(-1).astype(np.float64), omega)
+        return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+
+    grid = np.stack(np.meshgrid(np.arange(grid_w, dtype=np.float32), np.arange(grid_h, dtype=np.float32)), axis=0)
+    emb = np.concatenate([one_axis(dim // 2, grid[0]), one_axis(dim // 2, grid[1])], axis=1)  # grid[0] = column
+    return np.concatenate([np.zeros((prefix, dim)), emb], axis=0)
+
+
+def _sincos_layouts(grid_h: int, grid_w: int, dim: int, temperature: float, prefix: int) -> dict[str, torch.Tensor]:
+    """The contract's layout, written a second way (torch, float64), and typical wrong ones, for hints."""
+    f = dim // 4
+    k = torch.arange(f, dtype=torch.float64)
+    omega = temperature ** (-k / f)
+    r, c = torch.meshgrid(torch.arange(grid_h, dtype=torch.float64), torch.arange(grid_w, dtype=torch.float64), indexing="ij")
+    r, c = r.reshape(-1, 1), c.reshape(-1, 1)
+    rt, ct = (t.reshape(grid_h, grid_w).T.reshape(-1, 1) for t in (r, c))  # tokens in column-major order
+
+    def blocks(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor = omega) -> list[torch.Tensor]:
+        return [torch.sin(x * w), torch.cos(x * w), torch.sin(y * w), torch.cos(y * w)]
+
+    def interleaved(pos: torch.Tensor) -> torch.Tensor:
+        return torch.stack([torch.sin(pos * omega), torch.cos(pos * omega)], dim=-1).flatten(1)
+
+    sx, cx, sy, cy = blocks(c, r)
+    layouts = {
+        "right": torch.cat([sx, cx, sy, cy], 1),
+        "the row (y) coordinate in the first half and the column (x) in the second (the halves are swapped; "
+        "MoCo v3's code gives this on square grids)": torch.cat([sy, cy, sx, cx], 1),
+        "the tokens in column-major order (token t = c*grid_h + r) instead of row-major (t = r*grid_w + c)":
+            torch.cat(blocks(ct, rt), 1),
+        "[sin x | sin y | cos x | cos y] instead of [sin x | cos x | sin y | cos y]": torch.cat([sx, sy, cx, cy], 1),
+        "sin and cos interleaved channel by channel (the 1-D Transformer layout) instead of in blocks":
+            torch.cat([interleaved(c), interleaved(r)], 1),
+        "frequencies T^(-k/(dim/2)) (the exponent divides by dim/2, the 1-D formula) instead of T^(-k/(dim/4))":
+            torch.cat(blocks(c, r, temperature ** (-k / (dim // 2))), 1),
+        "frequencies T^(-(k+1)/(dim/4)) (k counted from 1) instead of T^(-k/(dim/4)) with k = 0 .. dim/4 - 1":
+            torch.cat(blocks(c, r, temperature ** (-(k + 1) / f)), 1),
+        "frequencies T^(-k/(dim/4 - 1)) (a linspace from 0 to 1) instead of T^(-k/(dim/4))":
+            torch.cat(blocks(c, r, temperature ** (-k / max(f - 1, 1))), 1),
+        "positions divided by the grid size instead of the integer indices r and c":
+            torch.cat(blocks(c / grid_w, r / grid_h), 1),
+        "the default temperature 10000 instead of the temperature argument":
+            torch.cat(blocks(c, r, 10000.0 ** (-k / f)), 1),
+    }
+    return {name: torch.cat([torch.zeros(prefix, dim, dtype=torch.float64), emb]) for name, emb in layouts.items()}
+
+
+def _sincos_diagnosis(got: np.ndarray, layouts: dict[str, torch.Tensor], prefix: int) -> str:
+    """Name the typical mistake whose output matches the student's, if one does."""
+    for name, emb in layouts.items():
+        same = emb.shape == got.shape and np.allclose(got[prefix:], emb.numpy()[prefix:], atol=SINCOS_TOL, rtol=0)
+        if name != "right" and same:
+            return f"your embedding matches {name}"
+    return (
+        "token t = r*grid_w + c must hold [sin(c*w_k) | cos(c*w_k) | sin(r*w_k) | cos(r*w_k)], blocks of dim/4 channels, "
+        "with w_k = temperature^(-k/(dim/4)), k = 0 .. dim/4 - 1"
+    )
+
+
+@REGISTRY.exercise("sincos_pos_embed_2d", probe_sincos)
+def judge_sincos(data: dict, j: Judge) -> None:
+    name = "sincos_pos_embed_2d"
+    cases = _sincos_cases()
+    results = _results(data, "cases", len(cases), j, name)
+    bad = _results(data, "bad_dims", len(_sincos_bad_dims()), j, name)
+    if results is not None:
+        _judge_sincos_cases(cases, results, j, name)
+    if bad is not None:
+        _judge_sincos_bad_dims(bad, j, name)
+
+
+def _judge_sincos_cases(cases: list[tuple[str, tuple, dict]], results: list, j: Judge, name: str) -> None:
+    for (what, args, kwargs), got in zip(cases, results, strict=True):
+        grid_h, grid_w, dim, temperature, prefix = _sincos_arguments(args, kwargs)
+        what = f"{name} for {what}"
+        expected = _mae_sincos(grid_h, grid_w, dim, temperature, prefix)
+        layouts = _sincos_layouts(grid_h, grid_w, dim, temperature, prefix)
+        if not np.allclose(expected, layouts["right"].numpy(), atol=1e-9, rtol=0):  # the two references must agree
+            raise RuntimeError(f"internal: the two references of {name} disagree on {what}")
+        rows = prefix + grid_h * grid_w
+        if not j.expect_tensor(got, what, shape=(rows, dim)):
+            continue
+        if got["dtype"] != "float32":
+            j.fail(f"{what} has dtype {got['dtype']}; return float32, the dtype of the patch tokens it is added to")
+            continue
+        arr = array(got).astype(np.float64)
+        if prefix and not (arr[:prefix] == 0).all():
+            j.fail(
+                f"{what}: the first {prefix} row(s) are for prefix tokens (a class token has no position) and must be "
+                "exactly 0; the grid's embeddings follow them"
+            )
+            continue
+        j.expect_close(got, expected, what, atol=SINCOS_TOL, rtol=0, hint=_sincos_diagnosis(arr, layouts, prefix))
+
+
+def _judge_sincos_bad_dims(results: list, j: Judge, name: str) -> None:
+    for (grid_h, grid_w, dim), got in zip(_sincos_bad_dims(), results, strict=True):
+        if not (is_error(got) and got[ERROR_KEY].startswith("ValueError")):
+            outcome = describe(got) if is_error(got) else f"returned {describe(got)}"
+            j.fail(
+                f"{name}({grid_h}, {grid_w}, {dim}) should raise ValueError: dim={dim} cannot be cut into four blocks "
+                f"of dim/4 channels; it {outcome}"
+            )
+
+
 # ---------------------------------------------------------------------------- concept questions
 REGISTRY.quiz(
-    "quiz_1", "A",
+    "quiz_1", "D",
     "The heads split one set of projections: qkv is dim x 3dim and proj is dim x dim whatever h is, "
     "so the count is 4*dim^2 + 4*dim; more heads only means narrower heads.",
 )
 REGISTRY.quiz(
     "quiz_2", "B",
-    "Every token is computed by the same formula from the whole set of tokens, so permuting the inputs "
-    "permutes the outputs the same way (equivariance); positions must be added to tell patches apart.",
+    "Every output row is computed by the same formula from the whole set of tokens, so permuting the inputs "
+    "permutes the outputs the same way (equivariance, not invariance); W_O mixes channels, never tokens. "
+    "Positions must be added to tell patches apart.",
 )
 REGISTRY.quiz(
-    "quiz_3", "C",
-    "The output has one row per query, (B, N_q, dim) = (1, 10, 64); the weights have one row per query and "
-    "one column per key, per head: (B, h, N_q, N_k) = (1, 4, 10, 196).",
+    "quiz_3", "A",
+    "The output has one row per query, (B, N_q, dim); the weights have one row per query and one column per key, "
+    "per head: (B, h, N_q, N_k). Put the numbers of the question into these shapes.",
+)
+REGISTRY.quiz(
+    "quiz_4", "C",
+    "Without projections the score of key j for query i is x_i . x_j <= |x_i| |x_j|: the self-score |x_i|^2 is the "
+    "largest only when no other token is longer in nearly the same direction (always true if all norms are equal). "
+    "Compute the three scores of x_1; the common scale 1/sqrt(2) does not change which is largest.",
 )

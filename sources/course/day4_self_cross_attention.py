@@ -5,9 +5,12 @@
 # handed us. Today it becomes a **layer** with learned weights, the layer every vision transformer
 # stacks a dozen times:
 #
-# 1. from the formula to a layer: the projections $W_Q, W_K, W_V$ and $W_O$;
+# 1. from the formula to a layer: the projections $W_Q, W_K, W_V$ and $W_O$, and when a token attends
+#    most to itself (not always: measured on a photograph);
 # 2. several **heads**, and the reshapes that split and merge them (drawn);
-# 3. what self-attention cannot see: **permutation equivariance**, measured, and why positions are added;
+# 3. **position information**: why attention needs it (permutation equivariance, measured, and a task
+#    that cannot be learned without it), 1-D and 2-D **sinusoidal**, **learned** and **relative** position
+#    encodings, with the similarity of position vectors across the grid drawn;
 # 4. what it **costs** as the sequence grows, and PyTorch's **fused** `scaled_dot_product_attention`
 #    against the plain version (time and peak memory, measured on this machine);
 # 5. self-attention over the **patches of a real photograph**: one map per head, with a widget;
@@ -15,8 +18,9 @@
 # 7. **padding and causal masks** with several heads (and the opposite convention of `nn.MultiheadAttention`).
 #
 # The assignment (`day4_self_cross_attention`) asks you to write `split_heads`, `merge_heads`,
-# `MultiHeadSelfAttention` and `CrossAttention` yourself; here we use PyTorch's built-ins so the
-# demos stay short and you can compare your code with them later.
+# `MultiHeadSelfAttention`, `CrossAttention` and the 2-D sine-cosine position embedding
+# `sincos_pos_embed_2d` yourself; here we use PyTorch's built-ins (and other forms of the same ideas)
+# so the demos stay short and you can compare your code with them later.
 
 # %%
 import contextlib
@@ -49,8 +53,8 @@ plt.rcParams.update({"figure.dpi": 90, "axes.titlesize": 10})
 # \mathrm{SA}(X) = \underbrace{\mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d}}\right)}_{A \;\in\; \mathbb{R}^{N\times N}} V\, W_O .$$
 #
 # * $W_Q$ and $W_K$ decide **what counts as similar**: token $i$ attends to token $j$ when
-#   $x_i W_Q \cdot x_j W_K$ is large. Without them, $A$ would depend on raw dot products $x_i \cdot x_j$,
-#   and every token would attend most to itself.
+#   $x_i W_Q \cdot x_j W_K$ is large. Without them, $A$ would depend on raw dot products $x_i \cdot x_j$
+#   (the end of this section measures what that does).
 # * $W_V$ decides **what is passed along** once a token is chosen, and $W_O$ mixes the result back
 #   into the token's channels.
 #
@@ -69,6 +73,58 @@ builtin, builtin_A = layer(x, x, x)
 print("attention matrix A (rows = queries, columns = keys):\n", A[0].detach().numpy().round(3))
 print(f"max |by hand - nn.MultiheadAttention| = {(by_hand - builtin).abs().max().item():.2e} (output), "
       f"{(A - builtin_A).abs().max().item():.2e} (weights)")
+
+# %% [markdown]
+# ### Does a token attend most to itself?
+#
+# A common statement is that dot-product self-attention makes every token attend most to itself.
+# Take the simplest case, no projections ($Q = K = X$), where the score of key $j$ for query $i$ is
+# $x_i \cdot x_j / \sqrt{C}$. By Cauchy-Schwarz,
+#
+# $$x_i \cdot x_j \;\le\; \lVert x_i\rVert\,\lVert x_j\rVert, \qquad x_i \cdot x_i = \lVert x_i\rVert^2 .$$
+#
+# * If **all tokens have the same norm**, the right-hand sides are equal, so the self-score is the
+#   largest in its row (a tie only with an identical token): every token attends most to itself.
+# * If the norms differ, a **longer** token pointing roughly the same way wins: $x_i \cdot x_j > x_i \cdot x_i$
+#   as soon as $\lVert x_j\rVert \cos\theta_{ij} > \lVert x_i\rVert$.
+# * With learned $W_Q \ne W_K$ the score is $x_i W_Q W_K^\top x_j$, a different bilinear form, and
+#   nothing favours the diagonal at all.
+#
+# Measured on the 294 patches (16×16 pixels, 768 numbers each) of a photograph: raw pixel patches
+# have all-positive entries (similar directions) and norms set by their brightness.
+
+# %%
+photo = np.asarray(Image.fromarray(load_sample_images().images[0]).resize((336, 224), Image.BILINEAR), np.float32) / 255
+pixel_tokens = torch.from_numpy(photo).unfold(0, 16, 16).unfold(1, 16, 16).reshape(-1, 3 * 16 * 16)  # (294, 768)
+norms = pixel_tokens.norm(dim=1, keepdim=True)
+variants = {
+    "raw pixel patches (norms differ)": pixel_tokens,
+    "same directions, every norm equal": pixel_tokens / norms * norms.mean(),
+}
+rows_self = {}
+for name, X in variants.items():
+    A_self = torch.softmax(X @ X.T / math.sqrt(X.shape[1]), dim=-1)            # Q = K = X
+    top = A_self.argmax(dim=-1)
+    rows_self[name] = top
+    print(f"{name:36s}: the largest weight is on the token itself in {(top == torch.arange(len(X))).float().mean():6.1%}"
+          f" of rows; {len(top.unique()):3d} different winners; mean weight on itself {A_self.diagonal().mean():.4f}"
+          f" (uniform: 1/{len(X)} = {1 / len(X):.4f})")
+brightest = norms.squeeze(1).argmax()
+print(f"with raw patches, {(rows_self['raw pixel patches (norms differ)'] == brightest).float().mean():.1%} of the rows "
+      f"put their largest weight on one patch, the one with the largest norm (patch {brightest.item()})")
+with torch.no_grad():
+    learned_like = nn.MultiheadAttention(768, 1, batch_first=True)                # random W_Q != W_K
+    equal = variants["same directions, every norm equal"][None]
+    _, A_proj = learned_like(equal, equal, equal)
+print(f"equal norms but random W_Q != W_K: the largest weight is on the token itself in "
+      f"{(A_proj[0].argmax(-1) == torch.arange(equal.shape[1])).float().mean():.1%} of rows (1/294 = 0.3% by chance)")
+
+# %% [markdown]
+# So the statement holds only for equal norms, and even then "largest" is not "large": with directions
+# this similar, each row is spread over many patches (the mean weight on itself, printed above, is far
+# from 1, of the order of the uniform value). Raw pixel patches all look at the brightest (largest-norm)
+# patch instead. Transformers normalise tokens before attention (LayerNorm, Day 5), but then project
+# them with learned $W_Q \ne W_K$, so in a trained layer the diagonal of $A$ is whatever training made it.
 
 # %% [markdown]
 # ## 2. Several heads: split, attend, merge
@@ -135,7 +191,9 @@ for heads in (1, 2, 4, 8, 16):
           f" (4C^2+4C = {4 * 256**2 + 4 * 256:,})")
 
 # %% [markdown]
-# ## 3. Self-attention does not know where a token is
+# ## 3. Position information
+#
+# ### 3.1 Self-attention does not know where a token is
 #
 # Permute the tokens with a permutation matrix $P$. Every score is a dot product between two
 # tokens, so the scores are permuted on both axes, the softmax rows follow, and
@@ -144,7 +202,7 @@ for heads in (1, 2, 4, 8, 16):
 #
 # For an image cut into patches, this means the layer cannot tell a photograph from the same
 # patches shuffled: it sees a **set**, not a grid. Vision transformers therefore add a position
-# embedding to each patch token before the first layer (Day 5). Measured:
+# embedding to each patch token before the first layer. Measured:
 
 # %%
 torch.manual_seed(0)
@@ -160,6 +218,276 @@ with torch.no_grad():
 print(f"no positions:   max |SA(PX) - P SA(X)| = {(out_perm - out[:, perm]).abs().max().item():.2e}  (equal up to rounding)")
 print(f"with positions: max |SA(PX + E) - P SA(X + E)| = {(with_pos_perm - with_pos[:, perm]).abs().max().item():.2e}"
       "  (the layer now sees where each patch was)")
+
+# %% [markdown]
+# Which position vectors? Four families, each below with a figure of **how similar the position
+# vectors of different places are** (cosine similarity): a layer can only tell two places apart, or
+# treat them as neighbours, through these vectors.
+#
+# ### 3.2 Sinusoidal, 1-D (the original Transformer)
+#
+# Vaswani et al. (2017, §3.5) give position $p$ of a sequence the vector
+#
+# $$\mathrm{PE}(p)_{2i} = \sin(p\,\omega_i),\qquad \mathrm{PE}(p)_{2i+1} = \cos(p\,\omega_i),\qquad
+# \omega_i = 10000^{-2i/d},\quad i = 0, \dots, d/2 - 1:$$
+#
+# pairs of channels that turn at geometrically spaced speeds, from one radian per position down to
+# about $1/10000$. Two consequences, both measured below. The dot product of two positions depends only on
+# their **offset** $k$: $\mathrm{PE}(p) \cdot \mathrm{PE}(p+k) = \sum_i \cos(k\,\omega_i)$. And moving by $k$
+# is a fixed **rotation** of every channel pair, $\mathrm{PE}(p+k) = R_k\,\mathrm{PE}(p)$, which is why
+# the authors expected a layer to learn to attend by relative position.
+
+# %%
+def sinusoid_table(n_positions: int, width: int) -> torch.Tensor:
+    """(n_positions, width) 1-D sinusoidal table in Vaswani's layout: channels 2i = sin, 2i+1 = cos (float64)."""
+    angles = torch.outer(torch.arange(n_positions, dtype=torch.float64),
+                         10000.0 ** (-torch.arange(0, width, 2, dtype=torch.float64) / width))
+    return torch.stack([angles.sin(), angles.cos()], dim=-1).reshape(n_positions, width)
+
+
+pe_1d = sinusoid_table(64, 64)                                   # 64 positions, 64 channels
+gram = pe_1d @ pe_1d.T                                           # all dot products
+omega = 10000.0 ** (-torch.arange(0, 64, 2, dtype=torch.float64) / 64)
+spread = max((gram.diagonal(k).max() - gram.diagonal(k).min()).item() for k in range(64))
+closed = max((gram.diagonal(k) - torch.cos(k * omega).sum()).abs().max().item() for k in range(64))
+k_shift = 5
+R = torch.zeros(64, 64, dtype=torch.float64)                    # block-diagonal rotation by k_shift positions
+for i, w in enumerate(omega):
+    c_, s_ = math.cos(k_shift * w), math.sin(k_shift * w)
+    R[2 * i: 2 * i + 2, 2 * i: 2 * i + 2] = torch.tensor([[c_, s_], [-s_, c_]], dtype=torch.float64)
+rotated = pe_1d[:-k_shift] @ R.T
+print(f"PE(p) . PE(p+k) varies with p by at most {spread:.1e} for any offset k; it equals sum_i cos(k w_i) to {closed:.1e}")
+print(f"PE(p+{k_shift}) = R_{k_shift} PE(p) for every p, up to {(rotated - pe_1d[k_shift:]).abs().max().item():.1e}")
+
+cos_1d = gram / gram.diagonal()[:, None]                         # every vector has norm^2 = 32: cosine similarity
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
+axes[0].imshow(pe_1d.T, cmap="RdBu", aspect="auto", vmin=-1, vmax=1)
+axes[0].set(xlabel="position p", ylabel="channel", title="PE(p): fast pairs on top, slow below")
+axes[1].imshow(cos_1d, cmap="viridis", vmin=-0.2, vmax=1)
+axes[1].set(xlabel="position", ylabel="position", title="cosine similarity of PE vectors")
+for p_ref in (10, 30):
+    axes[2].plot(cos_1d[p_ref], label=f"similarity to position {p_ref}")
+axes[2].set(xlabel="position", ylim=(-0.3, 1.05), title="a bump around each position")
+axes[2].legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ### 3.3 Sinusoidal, 2-D (MAE, MoCo v3)
+#
+# Patches have a row $r$ and a column $c$. A 1-D table over the **flattened** index $t = r \cdot W + c$
+# works (ViT's appendix D.4 compares it with 2-D variants), but it does not know the grid: the patch below
+# $t$ is $t + W$, far away in index. The 2-D version spends **half the channels on each axis**: a 1-D
+# sinusoidal vector of $c$ with $D/2$ channels, concatenated with one of $r$ (how exactly the four
+# blocks are laid out is fixed in the assignment, where you build it).
+#
+# We can draw its similarity **without building it**: the dot product of two concatenations is the
+# sum of the dot products of the parts, and every 2-D vector has the same norm $\sqrt{D/2}$, so
+#
+# $$\cos\big(E(r, c), E(r', c')\big) = \frac{G_{c c'} + G_{r r'}}{D/2},\qquad G = \text{Gram matrix of the 1-D table with } D/2 \text{ channels}.$$
+#
+# Below, for a 7×7 grid with $D = 64$: each small square is one patch's similarity to every patch of
+# the grid (the layout of ViT's Figure 7, centre), for the 1-D table over $t$ and for the 2-D one.
+
+# %%
+GH = GW = 7
+D_GRID = 64
+t_index = torch.arange(GH * GW)
+row_of, col_of = t_index // GW, t_index % GW                      # row-major: t = r * GW + c
+flat = sinusoid_table(GH * GW, D_GRID)
+sim_flat = (flat @ flat.T) / (D_GRID / 2)                         # 1-D over the flattened index
+half = sinusoid_table(GH, D_GRID // 2)                           # one axis, half the channels
+G_axis = half @ half.T
+sim_grid = (G_axis[col_of][:, col_of] + G_axis[row_of][:, row_of]) / (D_GRID / 2)   # 2-D, from the Gram matrices
+
+
+def similarity_tiles(sim: torch.Tensor, gh: int, gw: int) -> torch.Tensor:
+    """(N, N) similarities -> (gh*gh, gw*gw) picture: tile (r, c) is patch (r, c)'s similarity to the whole grid."""
+    return sim.reshape(gh, gw, gh, gw).permute(0, 2, 1, 3).reshape(gh * gh, gw * gw)
+
+
+def draw_tiles(ax, sim: torch.Tensor, gh: int, gw: int, title: str) -> None:
+    """Tiles of one grid's similarities; the colour scale runs from the panel's smallest value to 1."""
+    image = ax.imshow(similarity_tiles(sim, gh, gw), cmap="viridis", vmin=sim.min().item(), vmax=1)
+    plt.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+    for i in range(1, gh):
+        ax.axhline(i * gh - 0.5, color="white", lw=0.8)
+    for i in range(1, gw):
+        ax.axvline(i * gw - 0.5, color="white", lw=0.8)
+    ax.set(title=title, xticks=[], yticks=[])
+
+
+dist = torch.cdist(torch.stack([row_of, col_of], 1).double(), torch.stack([row_of, col_of], 1).double())
+right_nb = (col_of[None] == col_of[:, None] + 1) & (row_of[None] == row_of[:, None])
+below_nb = (row_of[None] == row_of[:, None] + 1) & (col_of[None] == col_of[:, None])
+for name, sim in (("1-D over t", sim_flat), ("2-D", sim_grid)):
+    print(f"{name:10s}: mean similarity to the right neighbour {sim[right_nb].mean():.2f}, to the neighbour below "
+          f"{sim[below_nb].mean():.2f}, to patches 4 or more apart {sim[dist >= 4].mean():.2f}")
+fig, axes = plt.subplots(1, 2, figsize=(11, 5.2))
+draw_tiles(axes[0], sim_flat, GH, GW, "1-D sinusoidal over t = r*7 + c")
+draw_tiles(axes[1], sim_grid, GH, GW, "2-D sinusoidal (half the channels per axis)")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The 1-D table treats the patch to the right as a close neighbour and the patch below as a stranger
+# (the printed numbers); the 2-D one treats both alike, and its similarity falls off along rows and
+# columns, a cross centred on each patch.
+#
+# ### 3.4 Learned, and a task that needs positions
+#
+# ViT (Dosovitskiy et al., 2021, §3.1) simply **learns** the position vectors: an `nn.Parameter` of
+# shape $(1, N+1, D)$ added to the tokens (torchvision starts it from a normal distribution with standard
+# deviation 0.02), so before training their similarity has no structure at all. What they become depends on what the task rewards. A small
+# task whose answer is **where** something is: each 16×16 image holds one coloured disc in one of the
+# 16 cells of a 4×4 grid, and the model must name the cell (16 classes, chance 1/16). The model cuts
+# the image into 16 patches of 4×4 pixels (a convolution), adds a position embedding, lets **one
+# learned query cross-attend over the 16 tokens** (attention pooling) and classifies the result. We
+# train it three times, changing only the position embedding: none, the 1-D sinusoidal table of 3.2
+# over $t$ (fixed), and a learned one.
+
+# %%
+LOC_S, LOC_CELL, LOC_GRID, LOC_D = 16, 4, 4, 32
+_ly, _lx = np.mgrid[0:LOC_S, 0:LOC_S].astype(np.float32)
+
+
+def disc_images(n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """n images (3, 16, 16) with one disc of random colour and size in a random cell; label = the cell, 0..15."""
+    cells = rng.integers(0, LOC_GRID * LOC_GRID, n)
+    cy = (cells // LOC_GRID) * LOC_CELL + 1.5 + rng.uniform(-0.5, 0.5, n)
+    cx = (cells % LOC_GRID) * LOC_CELL + 1.5 + rng.uniform(-0.5, 0.5, n)
+    radius = rng.uniform(1.0, 1.8, n)
+    inside = (_ly - cy[:, None, None]) ** 2 + (_lx - cx[:, None, None]) ** 2 <= radius[:, None, None] ** 2
+    colour = rng.uniform(0.3, 1.0, (n, 3)).astype(np.float32)
+    images = inside[:, None] * colour[:, :, None, None] + rng.normal(0, 0.05, (n, 3, LOC_S, LOC_S))
+    return torch.from_numpy(images.astype(np.float32)), torch.from_numpy(cells)
+
+
+class Locator(nn.Module):
+    """Patch tokens + a position embedding ('none', 'sinusoidal' or 'learned'), attention pooling, a linear classifier."""
+
+    def __init__(self, position: str):
+        super().__init__()
+        self.patches = nn.Conv2d(3, LOC_D, LOC_CELL, stride=LOC_CELL)
+        n_tokens = LOC_GRID * LOC_GRID
+        if position == "learned":                                   # trained with everything else
+            self.pos = nn.Parameter(torch.randn(1, n_tokens, LOC_D) * 0.02)
+        elif position == "sinusoidal":                              # fixed: a buffer, not a parameter
+            self.register_buffer("pos", sinusoid_table(n_tokens, LOC_D).float()[None])
+        else:
+            self.register_buffer("pos", torch.zeros(1, n_tokens, LOC_D))
+        self.query = nn.Parameter(torch.randn(1, 1, LOC_D) * 0.02)
+        self.pool = nn.MultiheadAttention(LOC_D, 4, batch_first=True)
+        self.classify = nn.Linear(LOC_D, n_tokens)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        tokens = self.patches(images).flatten(2).transpose(1, 2) + self.pos      # (B, 16, D)
+        pooled, _ = self.pool(self.query.expand(len(images), -1, -1), tokens, tokens)
+        return self.classify(pooled[:, 0])
+
+
+loc_rng = np.random.default_rng(0)
+loc_train, loc_test = disc_images(3000, loc_rng), disc_images(500, loc_rng)
+locators, loc_scores = {}, {}
+start = time.perf_counter()
+for position in ("none", "sinusoidal", "learned"):
+    torch.manual_seed(0)
+    model = Locator(position)
+    initial_pos = model.pos.detach().clone()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(200):
+        idx = torch.randint(0, len(loc_train[0]), (64,))
+        loss = F.cross_entropy(model(loc_train[0][idx]), loc_train[1][idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        loc_scores[position] = (model(loc_test[0]).argmax(1) == loc_test[1]).float().mean().item()
+    locators[position] = (model, initial_pos)
+print(f"trained 3 models x 200 steps in {time.perf_counter() - start:.1f} s on the CPU")
+for position, score in loc_scores.items():
+    print(f"position embedding {position:10s}: test accuracy {score:6.1%} (chance 1/16 = 6.2%)")
+
+# %% [markdown]
+# Without positions the model is at chance (the printed accuracy): after the permutation-equivariant
+# pooling, a disc in cell 3 and the same disc in cell 12 give the same set of tokens (up to the noise),
+# hence the same answer. Either position embedding fixes it. What did the learned one
+# learn? Its similarity across the 4×4 grid, before and after training, next to the 1-D sinusoidal table:
+
+# %%
+loc_t = torch.arange(LOC_GRID * LOC_GRID)
+loc_dist = torch.cdist(torch.stack([loc_t // LOC_GRID, loc_t % LOC_GRID], 1).float(),
+                       torch.stack([loc_t // LOC_GRID, loc_t % LOC_GRID], 1).float())
+learned_model, learned_init = locators["learned"]
+panels = {
+    "learned, at initialisation": learned_init[0],
+    "learned, after training": learned_model.pos.detach()[0],
+    "1-D sinusoidal over t (fixed)": sinusoid_table(LOC_GRID * LOC_GRID, LOC_D),
+}
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
+for ax, (name, vectors) in zip(axes, panels.items()):
+    unit = F.normalize(vectors.double(), dim=1)
+    sim = unit @ unit.T
+    draw_tiles(ax, sim, LOC_GRID, LOC_GRID, name)
+    print(f"{name:30s}: mean cosine similarity to grid neighbours {sim[loc_dist == 1].mean():5.2f}, "
+          f"to patches 2 or more apart {sim[loc_dist >= 2].mean():5.2f}")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Learned embeddings learn what the task asks for. This task only needs the 16 cells told apart: the
+# learned vectors did that (the accuracy above) while staying close to orthogonal, neighbours included
+# (the printed similarities for "learned", before and after training, are all near zero), unlike the
+# sinusoidal table, whose vectors are all alike and differ only by the bump around each position. In ViT, trained on ImageNet-scale data, the learned vectors do
+# come to encode distance: nearby patches get similar embeddings, with row and column structure
+# (Dosovitskiy et al., 2021, Figure 7, centre), and the paper found 1-D, 2-D and relative variants to
+# perform about the same, all clearly better than none (Appendix D.4, Table 8).
+#
+# ### 3.5 Relative position: a bias on the scores
+#
+# Instead of adding a vector to each token, add a number to each **score** that depends only on the
+# offset $j - i$ between query and key (Shaw et al., 2018; Swin's relative position bias, Liu et al.,
+# 2021, §3.2, which Day 6 builds in 2-D):
+#
+# $$A = \mathrm{softmax}\!\left(\frac{QK^\top}{\sqrt{d}} + B\right),\qquad B_{ij} = b[\,j - i\,],$$
+#
+# one learned table $b$ of $2N - 1$ numbers (per head), constant along every diagonal of $B$. A float
+# `attn_mask` is exactly such an additive term, so `nn.MultiheadAttention` runs it as it is. What it
+# buys, measured: the layer now depends on the order of the tokens (a permutation changes the output),
+# yet it knows only **offsets**, not places. With a circular table (offset taken modulo $N$) a cyclic
+# shift of the tokens shifts the output and changes nothing else, which an absolute embedding cannot do.
+
+# %%
+torch.manual_seed(0)
+N_REL, C_REL = 12, 16
+offset_table = torch.randn(2 * N_REL - 1) * 2                        # b[j - i], stored at index j - i + N - 1
+offset = torch.arange(N_REL)[None, :] - torch.arange(N_REL)[:, None]  # (N, N): j - i
+bias_linear = offset_table[offset + N_REL - 1]                        # Toeplitz: constant along diagonals
+bias_circular = offset_table[offset % N_REL]                          # offsets modulo N: circulant
+rel_layer = nn.MultiheadAttention(C_REL, 2, batch_first=True)
+seq = torch.randn(1, N_REL, C_REL)
+absolute = torch.randn(1, N_REL, C_REL)                               # an absolute embedding, for comparison
+shuffle, shift = torch.randperm(N_REL), 3
+
+
+def attend_with_bias(x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Self-attention of rel_layer on x, with an optional additive (N, N) score bias."""
+    with torch.no_grad():
+        return rel_layer(x, x, x, attn_mask=bias)[0]
+
+
+perm_err = (attend_with_bias(seq[:, shuffle], bias_linear) - attend_with_bias(seq, bias_linear)[:, shuffle]).abs().max().item()
+rel_err = (attend_with_bias(seq.roll(shift, 1), bias_circular) - attend_with_bias(seq, bias_circular).roll(shift, 1)).abs().max().item()
+abs_err = (attend_with_bias(seq.roll(shift, 1) + absolute) - attend_with_bias(seq + absolute).roll(shift, 1)).abs().max().item()
+print(f"relative bias, tokens permuted:          max |SA(PX) - P SA(X)| = {perm_err:.2f} (order now matters)")
+print(f"circular relative bias, shifted by {shift}:   max difference from the shifted output = {rel_err:.1e}")
+print(f"absolute embedding, shifted by {shift}:       max difference from the shifted output = {abs_err:.2f}")
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+for ax, (name, b) in zip(axes, (("B, offsets j - i", bias_linear), ("B, offsets modulo N", bias_circular))):
+    ax.imshow(b, cmap="RdBu", vmin=-4, vmax=4)
+    ax.set(title=name, xlabel="key j", ylabel="query i")
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## 4. What it costs, and the fused kernel
@@ -415,8 +743,10 @@ widgets.interactive(
 # Things to try: move the query from the sky to the pagoda's roof, then into the trees. The position
 # head follows the query as a blob of neighbours; the colour and texture heads jump to patches of the
 # same look anywhere in the photo; the contrast head lights up whatever looks least like the query.
-# Trained heads are less clean than these hand-built ones, but Day 5's maps of a real ViT show the
-# same two families: local heads and content heads.
+# These heads are built by hand to make the idea visible. In trained ViTs, Dosovitskiy et al. (2021,
+# Figure 7, right) measure each head's mean attention distance (the attention-weighted distance
+# printed above, in pixels instead of patches): in the lowest layers some heads already attend across most of the image
+# while others stay local, and the distances grow with depth.
 
 # %% [markdown]
 # ## 6. Cross-attention: words that find what they name
@@ -514,7 +844,7 @@ class WordFinder(nn.Module):
         return self.head(read[:, 0]), weights[:, :, 0]
 
 
-def evaluate(model: nn.Module, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
+def finder_scores(model: nn.Module, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
     """Answer accuracy, and where the attention went: share on the named object, and how often its peak is there."""
     images, words, answers, targets = (t.to(device) for t in data)
     with torch.no_grad():
@@ -532,7 +862,7 @@ torch.manual_seed(0)
 finder = WordFinder().to(device)
 optimizer = torch.optim.AdamW(finder.parameters(), lr=3e-3, weight_decay=1e-4)
 STEPS, BATCH = 400, 128
-print("before training:", {k: round(v, 3) for k, v in evaluate(finder, test_set).items()}, "(1/16 = 0.062 is uniform attention)")
+print("before training:", {k: round(v, 3) for k, v in finder_scores(finder, test_set).items()}, "(1/16 = 0.062 is uniform attention)")
 history = []
 start = time.perf_counter()
 images, words, answers, _ = (t.to(device) for t in train_set)
@@ -544,9 +874,9 @@ for step in range(1, STEPS + 1):
     loss.backward()
     optimizer.step()
     if step % 50 == 0:
-        history.append((step, loss.item(), *evaluate(finder, test_set).values()))
+        history.append((step, loss.item(), *finder_scores(finder, test_set).values()))
 train_seconds = time.perf_counter() - start
-final = evaluate(finder, test_set)
+final = finder_scores(finder, test_set)
 print(f"trained {STEPS} steps of {BATCH} in {train_seconds:.1f} s on {device}")
 print(f"test accuracy {final['accuracy']:.1%} (chance about 25-33%); attention share on the named object "
       f"{final['attention on object']:.2f}; its peak lands on the named object in {final['peak on object']:.1%} of questions")
@@ -672,31 +1002,26 @@ print(f"sequence 2, weight on its padding: with ~keep {right[1, :, 4:].sum(-1).m
       f"with keep {wrong[1, :, 4:].sum(-1).min().item():.3f} (every query looks only at padding)")
 
 # %% [markdown]
-# ## 8. A measured correction
-#
-# Some tutorials add "the mean attention weight" to the loss as a regulariser. It does nothing:
-# every softmax row sums to 1, so the mean over keys is exactly $1/N_k$, whatever the scores are, and
-# its gradient is zero.
-
-# %%
-scores = torch.randn(2, 4, 5, 7, requires_grad=True)
-weights = torch.softmax(scores, dim=-1)
-penalty = weights.mean()
-penalty.backward()
-print(f"mean attention weight = {penalty.item():.6f} (1/N_k = {1 / 7:.6f}); largest |gradient| = {scores.grad.abs().max().item():.1e}")
-
-# %% [markdown]
 # ## Summary
 #
 # * A self-attention layer = projections $W_Q, W_K, W_V$ (one `Linear(C, 3C)`, output `[q | k | v]`),
 #   $h$ heads on slices of width $d = C/h$ (scale by $\sqrt{d}$), merge, output projection $W_O$.
 # * Split = `reshape(B, N, h, d).transpose(1, 2)`; merge = the inverse. A bare `view` scrambles tokens.
-# * Self-attention is permutation-equivariant: add positions. Its cost is $O(N^2)$ in time and, unless a
-#   fused kernel is used, in memory; `F.scaled_dot_product_attention` gives the same output without the matrix.
+# * Without projections a token attends most to itself only if all tokens have equal norms; raw pixel
+#   patches of a photograph all attended most to the brightest one.
+# * Self-attention is permutation-equivariant: it needs position information. Without it, a model could
+#   not say in which cell a disc was (chance accuracy); a 1-D sinusoidal or a learned embedding fixed that.
+#   Sinusoidal vectors make similarity depend on the offset only; the 2-D version gives each axis half the
+#   channels, so neighbours along rows and columns are alike; learned vectors learn what the task needs;
+#   a relative bias $b[j - i]$ on the scores knows offsets but not places.
+# * The cost is $O(N^2)$ in time and, unless a fused kernel is used, in memory;
+#   `F.scaled_dot_product_attention` gives the same output without the matrix.
 # * Cross-attention: queries from one sequence, keys and values from another; weights $(B, h, N_q, N_k)$.
 #   Trained only to answer, a word's attention learned to land on the object it names.
 # * Masks broadcast to $(B, h, N_q, N_k)$; True = may attend (but `nn.MultiheadAttention`'s boolean
 #   masks mean the opposite).
+# * Adding "the mean attention weight" to a loss does nothing: it is the constant $1/N_k$ (measured on Day 1).
 #
-# Now open the assignment `day4_self_cross_attention` and build `MultiHeadSelfAttention` and
-# `CrossAttention` yourself; the tests compare them with `nn.MultiheadAttention`.
+# Now open the assignment `day4_self_cross_attention` and build `MultiHeadSelfAttention`,
+# `CrossAttention` and the 2-D sine-cosine embedding yourself; the tests compare the layers with
+# `nn.MultiheadAttention` and the embedding with MAE's reference code.

@@ -6,12 +6,14 @@
 # 1. `split_heads` and `merge_heads`: the reshapes that give each head its own slice of the features;
 # 2. `MultiHeadSelfAttention`: learned projections $W_Q, W_K, W_V$, several heads, an output projection;
 # 3. `CrossAttention`: queries from one sequence, keys and values from another;
-# 4. three concept questions.
+# 4. `sincos_pos_embed_2d`: the fixed 2-D sine-cosine position embedding of MAE, for a grid of patches;
+# 5. four concept questions.
 #
 # **How to work.** Write your code where it says `# YOUR CODE HERE` and delete the
 # `raise NotImplementedError()` line. Run the test cell under each exercise: it explains
 # what is wrong in words. When you are graded, more (hidden) checks run: other widths, head counts,
-# batch sizes, sequence lengths, masks and dtypes, compared with `torch.nn.MultiheadAttention`.
+# batch sizes, sequence lengths, masks and dtypes, compared with `torch.nn.MultiheadAttention`
+# (and, for the position embedding, with MAE's reference code on other grids and widths).
 # Before you submit: *Kernel → Restart Kernel and Run All Cells*, and make sure nothing fails.
 # Do not rename the notebook or delete cells.
 #
@@ -350,6 +352,95 @@ from autograder import check
 check("day4_self_cross_attention", "CrossAttention", CrossAttention)
 ### END HIDDEN TESTS
 
+# %% [markdown] nb="readonly:sincos_intro"
+# ## Exercise 4: a 2-D sine-cosine position embedding (4 points)
+#
+# Self-attention sees a *set* of patches (the lesson measured it), so a vision transformer adds a
+# position vector to each patch token. ViT learns them; MAE, MoCo v3 and many models since use a
+# **fixed** 2-D sine-cosine embedding instead: nothing to learn, and defined for any grid size.
+#
+# For a grid of `grid_h` x `grid_w` patches, tokens in **row-major order** (token $t = r \cdot \text{grid\_w} + c$
+# for the patch in row $r$, column $c$, as `Conv2d(...).flatten(2)` gives them) and $F = \text{dim}/4$
+# frequencies
+#
+# $$\omega_k = T^{-k/F},\qquad k = 0, 1, \dots, F-1 \qquad (T = \text{temperature} = 10000),$$
+#
+# token $t$ gets four blocks of $F$ channels, the **column** ($x$) in the first half, the **row** ($y$) in the second:
+#
+# $$E_t = \big[\, \sin(c\,\omega) \;\big|\; \cos(c\,\omega) \;\big|\; \sin(r\,\omega) \;\big|\; \cos(r\,\omega) \,\big] \in \mathbb{R}^{\text{dim}} .$$
+#
+# With `num_prefix_tokens = n`, the result starts with `n` rows of zeros (a class token has no position),
+# then the `grid_h * grid_w` rows above: shape `(n + grid_h * grid_w, dim)`, `float32`.
+# A `dim` that is not a multiple of 4 raises `ValueError`.
+#
+# Example, `dim = 8` ($F = 2$, $\omega = (1, 0.01)$), the patch in row 2, column 1 of a 3 x 4 grid is token
+# $2 \cdot 4 + 1 = 9$: $E_9 = [\sin 1, \sin 0.01, \cos 1, \cos 0.01, \sin 2, \sin 0.02, \cos 2, \cos 0.02]$.
+#
+# **Why the layout is fixed to the last index.** Any fixed arrangement of these channels works when
+# a model is trained from scratch, and the published code does not agree on one: MAE's
+# `util/pos_embed.py` (the layout above; its `meshgrid` takes the column coordinate first) and MoCo v3's
+# `vits.py` (whose `meshgrid` gives, on square grids, the row in the first half) differ by a swap of the
+# halves. A checkpoint trained with one and run with the other sees every patch at its mirror position
+# across the diagonal. The hidden checks use MAE's layout, on square and non-square grids.
+
+# %% nb="solution:sincos_pos_embed_2d"
+def sincos_pos_embed_2d(
+    grid_h: int, grid_w: int, dim: int, temperature: float = 10000.0, num_prefix_tokens: int = 0
+) -> torch.Tensor:
+    """Fixed 2-D sine-cosine position embedding (MAE layout) -> (num_prefix_tokens + grid_h*grid_w, dim) float32.
+
+    Row num_prefix_tokens + r*grid_w + c holds [sin(c w) | cos(c w) | sin(r w) | cos(r w)], each block dim/4
+    channels, with w_k = temperature ** (-k / (dim/4)), k = 0 .. dim/4 - 1; the first num_prefix_tokens rows are 0.
+    Raises ValueError if dim is not a multiple of 4.
+    """
+    ### BEGIN SOLUTION
+    if dim % 4:
+        raise ValueError(f"dim={dim} must be a multiple of 4 (sin and cos for each of the two axes)")
+    quarter = dim // 4
+    omega = temperature ** (-torch.arange(quarter, dtype=torch.float64) / quarter)   # (F,)
+    rows = torch.arange(grid_h, dtype=torch.float64).repeat_interleave(grid_w)       # r of token t = r*grid_w + c
+    cols = torch.arange(grid_w, dtype=torch.float64).repeat(grid_h)                  # c of token t
+    x, y = cols[:, None] * omega, rows[:, None] * omega                              # (N, F) each
+    grid = torch.cat([x.sin(), x.cos(), y.sin(), y.cos()], dim=1)                    # (N, dim)
+    prefix = torch.zeros(num_prefix_tokens, dim, dtype=torch.float64)
+    return torch.cat([prefix, grid]).float()
+    ### END SOLUTION
+
+
+# %% nb="test:test_sincos_pos_embed_2d:1"
+pe = sincos_pos_embed_2d(3, 4, 8)
+assert isinstance(pe, torch.Tensor) and pe.shape == (12, 8), (
+    f"a 3 x 4 grid with dim=8 should give a (12, 8) tensor (one row per patch), "
+    f"got {tuple(pe.shape) if isinstance(pe, torch.Tensor) else type(pe).__name__}"
+)
+assert pe.dtype == torch.float32, f"the embedding should be float32, got {pe.dtype}"
+check_close(pe[0], torch.tensor([0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]), "token 0 (row 0, column 0): sin 0 = 0, cos 0 = 1")
+expected_9 = torch.tensor([math.sin(1), math.sin(0.01), math.cos(1), math.cos(0.01),
+                           math.sin(2), math.sin(0.02), math.cos(2), math.cos(0.02)])
+check_close(pe[9], expected_9, "token 9 (row 2, column 1; the example above). Column first, then row")
+check_close(pe.norm(dim=1), torch.full((12,), 2.0), "the norm of every row (sin^2 + cos^2 = 1 per frequency and axis: sqrt(dim/2))")
+with_cls = sincos_pos_embed_2d(3, 4, 8, num_prefix_tokens=1)
+assert isinstance(with_cls, torch.Tensor) and with_cls.shape == (13, 8), (
+    "with num_prefix_tokens=1 the result has one more row, (13, 8)"
+)
+check_close(with_cls[0], torch.zeros(8), "the prefix row (a class token has no position)")
+check_close(with_cls[1:], pe, "the rows after the prefix (the grid's embedding)")
+try:
+    sincos_pos_embed_2d(2, 2, 6)
+except ValueError:
+    pass
+else:
+    raise AssertionError("dim=6 is not a multiple of 4: sincos_pos_embed_2d(2, 2, 6) should raise ValueError")
+print("sincos_pos_embed_2d: visible tests passed")
+
+# %% nb="test:test_sincos_pos_embed_2d_hidden:3"
+# Hidden tests for `sincos_pos_embed_2d` run here when your notebook is graded.
+### BEGIN HIDDEN TESTS
+from autograder import check
+
+check("day4_self_cross_attention", "sincos_pos_embed_2d", sincos_pos_embed_2d)
+### END HIDDEN TESTS
+
 # %% [markdown] nb="readonly:quiz_intro"
 # ## Concept questions (1 point each)
 #
@@ -359,14 +450,14 @@ check("day4_self_cross_attention", "CrossAttention", CrossAttention)
 # **Question 1.** A `MultiHeadSelfAttention(dim=256, num_heads=h)` (with biases) has how many
 # parameters, as a function of the number of heads $h$?
 #
-# * A. $4 \cdot 256^2 + 4 \cdot 256$, the same for every $h$ that divides 256.
-# * B. $h \cdot (4 \cdot 256^2 + 4 \cdot 256)$: each head has its own full-width projections.
-# * C. $(4 \cdot 256^2 + 4 \cdot 256) / h$: more heads, fewer parameters.
-# * D. $4 \cdot 256^2 + 4 \cdot 256 + h^2$: one extra weight per pair of heads.
+# * A. $h \cdot (4 \cdot 256^2 + 4 \cdot 256)$: each head has its own full-width projections.
+# * B. $(4 \cdot 256^2 + 4 \cdot 256) / h$: more heads, so fewer weights per head.
+# * C. $4 \cdot 256^2 + 4 \cdot 256 + h^2$: one extra weight per pair of heads.
+# * D. $4 \cdot 256^2 + 4 \cdot 256$, the same for every $h$ that divides 256.
 
 # %% nb="solution:quiz_1"
 ### BEGIN SOLUTION
-quiz_1 = "A"
+quiz_1 = "D"
 ### END SOLUTION
 
 # %% nb="test:test_quiz_1:1"
@@ -379,13 +470,12 @@ check("day4_self_cross_attention", "quiz_1", quiz_1)
 
 # %% [markdown] nb="readonly:quiz_2_text"
 # **Question 2.** You shuffle the $N$ patch tokens of an image (the same permutation $P$ for every
-# feature) and feed them to a `MultiHeadSelfAttention` **without** positional embeddings. The output is
+# feature) and feed them to a `MultiHeadSelfAttention` **without** position embeddings. The output is
 #
-# * A. unchanged: attention is permutation invariant, so the output rows stay in the old order.
-# * B. the old output with its rows shuffled by the same $P$ (permutation equivariance), which is why a
-#   vision transformer must add position information to know where a patch was.
-# * C. completely different, because the softmax depends on the order of the keys.
-# * D. the old output, but each row multiplied by the determinant of $P$.
+# * A. the old output, unchanged row for row: attention sums over all tokens, so order is lost.
+# * B. the old output with its rows permuted by the same $P$: equivariant, not invariant.
+# * C. different in every row, because each softmax depends on the order of its keys.
+# * D. the old output up to rounding, because $W_O$ mixes the tokens back into their places.
 
 # %% nb="solution:quiz_2"
 ### BEGIN SOLUTION
@@ -404,14 +494,14 @@ check("day4_self_cross_attention", "quiz_2", quiz_2)
 # **Question 3.** Ten text queries (`N_q = 10`) cross-attend over the $N_k = 196$ patch tokens of an
 # image, `dim = 64`, 4 heads, batch 1. What are the shapes of the output and of `attn_weights`?
 #
-# * A. output `(1, 196, 64)`, weights `(1, 4, 196, 10)`
-# * B. output `(1, 10, 64)`, weights `(1, 4, 196, 196)`
-# * C. output `(1, 10, 64)`, weights `(1, 4, 10, 196)`
+# * A. output `(1, 10, 64)`, weights `(1, 4, 10, 196)`
+# * B. output `(1, 196, 64)`, weights `(1, 4, 196, 10)`
+# * C. output `(1, 10, 64)`, weights `(1, 4, 196, 196)`
 # * D. output `(1, 196, 64)`, weights `(1, 4, 10, 10)`
 
 # %% nb="solution:quiz_3"
 ### BEGIN SOLUTION
-quiz_3 = "C"
+quiz_3 = "A"
 ### END SOLUTION
 
 # %% nb="test:test_quiz_3:1"
@@ -420,4 +510,27 @@ assert isinstance(quiz_3, str) and quiz_3.strip().upper() in {"A", "B", "C", "D"
 from autograder import check
 
 check("day4_self_cross_attention", "quiz_3", quiz_3)
+### END HIDDEN TESTS
+
+# %% [markdown] nb="readonly:quiz_4_text"
+# **Question 4.** Self-attention **without** projections ($Q = K = V = X$, scores scaled by $1/\sqrt{2}$)
+# over three tokens $x_1 = (1, 0)$, $x_2 = (3, 1)$, $x_3 = (0, 2)$. In the row of query $x_1$, which key
+# gets the largest weight?
+#
+# * A. $x_1$ itself: a vector is always more similar to itself than to any other.
+# * B. None: all three get 1/3, as there are no learned $W_Q, W_K$ to compare with.
+# * C. $x_2$: its score $x_1 \cdot x_2 = 3$ beats the self-score $x_1 \cdot x_1 = 1$.
+# * D. $x_1$ and $x_2$ tie, because the scale $1/\sqrt{2}$ evens out their norms.
+
+# %% nb="solution:quiz_4"
+### BEGIN SOLUTION
+quiz_4 = "C"
+### END SOLUTION
+
+# %% nb="test:test_quiz_4:1"
+assert isinstance(quiz_4, str) and quiz_4.strip().upper() in {"A", "B", "C", "D"}, "quiz_4 must be one of 'A', 'B', 'C', 'D'"
+### BEGIN HIDDEN TESTS
+from autograder import check
+
+check("day4_self_cross_attention", "quiz_4", quiz_4)
 ### END HIDDEN TESTS

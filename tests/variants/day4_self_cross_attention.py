@@ -106,6 +106,34 @@ class CrossAttention(nn.Module):
         return self.proj(merge_heads(weights @ v))
 '''
 
+_SINCOS = '''
+def sincos_pos_embed_2d(grid_h, grid_w, dim, temperature=10000.0, num_prefix_tokens=0):
+    if dim % 4:
+        raise ValueError("dim must be a multiple of 4")
+    f = dim // 4
+    omega = 1.0 / TEMP ** (EXPONENT)
+    r, c = torch.meshgrid(torch.arange(grid_h).float(), torch.arange(grid_w).float(), indexing="ij")
+    r, c = ROW_COL
+    x, y = c.reshape(-1, 1) * omega, r.reshape(-1, 1) * omega
+    emb = torch.cat(BLOCKS, dim=1)
+    return PREFIX
+'''
+_SINCOS_OK = {
+    "TEMP": "temperature",
+    "EXPONENT": "torch.arange(f) / f",
+    "ROW_COL": "r, c",
+    "BLOCKS": "[x.sin(), x.cos(), y.sin(), y.cos()]",
+    "PREFIX": "torch.cat([torch.zeros(num_prefix_tokens, dim), emb])",
+}
+
+
+def _sincos(**changes: str) -> str:
+    src = _SINCOS
+    for key, value in {**_SINCOS_OK, **changes}.items():
+        src = src.replace(key, value)
+    return src
+
+
 WRONG = {
     "split_heads": {
         "view straight to (B, h, N, d) without the transpose": '''
@@ -179,6 +207,14 @@ def merge_heads(x):
         "inverts a boolean mask in place": _mhsa(
             MASKING='scores.masked_fill(mask.logical_not_(), float("-inf")) if mask.dtype == torch.bool else scores + mask'
         ),
+        "attn_weights squeezed (wrong shape for B=1 or N=1)": _mhsa(STORED="weights.squeeze()"),
+        "qkv bias sliced unconditionally (crashes with qkv_bias=False)": _mhsa(
+            SPLIT="(split_heads(F.linear(x, w, b), self.num_heads) "
+            "for w, b in zip(self.qkv.weight.chunk(3), self.qkv.bias.chunk(3), strict=True))"
+        ),
+        "float mask applied only where it is -inf": _mhsa(
+            MASKING='scores.masked_fill(~mask if mask.dtype == torch.bool else mask.isinf(), float("-inf"))'
+        ),
     },
     "CrossAttention": {
         "K/V taken from the queries": _SELF_KV_CROSS,
@@ -193,10 +229,46 @@ def merge_heads(x):
         "attn_weights stored transposed, (B, h, Nk, Nq)": _cross().replace(
             "self.attn_weights = weights.detach()", "self.attn_weights = weights.transpose(-2, -1).detach()"
         ),
+        "mask expanded to (B, h, N_q, N_q) (assumes as many keys as queries)": _cross(
+            MASKING='scores.masked_fill(~mask.expand(q.shape[0], self.num_heads, q.shape[2], q.shape[2]), -math.inf) '
+            'if mask.dtype == torch.bool else scores + mask'
+        ),
+        "float mask applied only where it is -inf": _cross(
+            MASKING='scores.masked_fill(~mask if mask.dtype == torch.bool else mask.isinf(), float("-inf"))'
+        ),
     },
-    "quiz_1": {"more heads, more parameters": 'quiz_1 = "B"'},
+    "sincos_pos_embed_2d": {
+        "row (y) in the first half, column (x) in the second": _sincos(BLOCKS="[y.sin(), y.cos(), x.sin(), x.cos()]"),
+        "MoCo v3's code: meshgrid(w, h) with 'ij' indexing": _sincos(
+            ROW_COL="reversed(torch.meshgrid(torch.arange(grid_w).float(), torch.arange(grid_h).float(), indexing='ij'))"
+        ),
+        "tokens in column-major order": _sincos(ROW_COL="r.T, c.T"),
+        "[sin x | sin y | cos x | cos y]": _sincos(BLOCKS="[x.sin(), y.sin(), x.cos(), y.cos()]"),
+        "sin and cos interleaved channel by channel": _sincos(
+            BLOCKS="[torch.stack([x.sin(), x.cos()], -1).flatten(1), torch.stack([y.sin(), y.cos()], -1).flatten(1)]"
+        ),
+        "1-D exponent k/(dim/2)": _sincos(EXPONENT="torch.arange(f) / (dim // 2)"),
+        "k counted from 1": _sincos(EXPONENT="torch.arange(1, f + 1) / f"),
+        "linspace exponent k/(F-1)": _sincos(EXPONENT="torch.linspace(0, 1, f)"),
+        "positions normalised to [0, 1)": _sincos(ROW_COL="r / grid_h, c / grid_w"),
+        "temperature ignored": _sincos(TEMP="10000.0"),
+        "prefix ignored": _sincos(PREFIX="emb"),
+        "prefix rows appended at the end": _sincos(PREFIX="torch.cat([emb, torch.zeros(num_prefix_tokens, dim)])"),
+        "prefix rows of ones": _sincos(PREFIX="torch.cat([torch.ones(num_prefix_tokens, dim), emb])"),
+        "float64 result": _sincos(PREFIX="torch.cat([torch.zeros(num_prefix_tokens, dim), emb]).double()"),
+        "batch axis added, (1, N, dim)": _sincos(PREFIX="torch.cat([torch.zeros(num_prefix_tokens, dim), emb])[None]"),
+        "no ValueError for dim not a multiple of 4 (drops channels)": _sincos().replace(
+            'raise ValueError("dim must be a multiple of 4")', "dim = dim - dim % 4"
+        ),
+        "assert instead of ValueError": _sincos().replace(
+            'if dim % 4:\n        raise ValueError("dim must be a multiple of 4")',
+            'assert dim % 4 == 0, "dim must be a multiple of 4"',
+        ),
+    },
+    "quiz_1": {"more heads, more parameters": 'quiz_1 = "A"'},
     "quiz_2": {"invariant": 'quiz_2 = "A"'},
-    "quiz_3": {"weights transposed": 'quiz_3 = "A"'},
+    "quiz_3": {"weights transposed": 'quiz_3 = "B"'},
+    "quiz_4": {"a token always attends most to itself": 'quiz_4 = "A"'},
 }
 
 RIGHT = {
@@ -336,7 +408,55 @@ class CrossAttention(nn.Module):
         return self.proj(merge_heads(out))
 ''',
     },
-    "quiz_1": {"lower case": 'quiz_1 = "a"'},
+    "sincos_pos_embed_2d": {
+        "the template (torch.meshgrid, float32 throughout)": _sincos(),
+        "MAE's numpy code, generalised to grid_h x grid_w": '''
+import numpy as np
+
+
+def _one_axis(d, pos, temperature):
+    omega = np.arange(d // 2, dtype=np.float64) / (d / 2.0)
+    omega = 1.0 / temperature**omega
+    out = np.einsum("m,d->md", pos.reshape(-1), omega)
+    return np.concatenate([np.sin(out), np.cos(out)], axis=1)
+
+
+def sincos_pos_embed_2d(grid_h, grid_w, dim, temperature=10000.0, num_prefix_tokens=0):
+    if dim % 4 != 0:
+        raise ValueError(f"dim={dim} is not a multiple of 4")
+    grid = np.meshgrid(np.arange(grid_w, dtype=np.float32), np.arange(grid_h, dtype=np.float32))  # w goes first
+    grid = np.stack(grid, axis=0).reshape(2, 1, grid_h, grid_w)
+    emb = np.concatenate([_one_axis(dim // 2, grid[0], temperature), _one_axis(dim // 2, grid[1], temperature)], axis=1)
+    emb = np.concatenate([np.zeros([num_prefix_tokens, dim]), emb], axis=0)
+    return torch.from_numpy(emb).float()
+''',
+        "a Python loop over the patches, math.sin": '''
+def sincos_pos_embed_2d(grid_h, grid_w, dim, temperature=10000.0, num_prefix_tokens=0):
+    if dim % 4:
+        raise ValueError("dim must be divisible by 4")
+    f = dim // 4
+    freqs = [temperature ** (-k / f) for k in range(f)]
+    rows = [[0.0] * dim for _ in range(num_prefix_tokens)]
+    for r in range(grid_h):
+        for c in range(grid_w):
+            rows.append([math.sin(c * w) for w in freqs] + [math.cos(c * w) for w in freqs]
+                        + [math.sin(r * w) for w in freqs] + [math.cos(r * w) for w in freqs])
+    return torch.tensor(rows, dtype=torch.float32).reshape(num_prefix_tokens + grid_h * grid_w, dim)
+''',
+        "exp/log frequencies, broadcasting over a (H, W) grid, F.pad for the prefix": '''
+def sincos_pos_embed_2d(grid_h, grid_w, dim, temperature=10000.0, num_prefix_tokens=0):
+    if dim % 4 != 0:
+        raise ValueError("dim % 4 != 0")
+    f = dim // 4
+    omega = torch.exp(-math.log(temperature) * torch.arange(f, dtype=torch.float32) / f)
+    ys = torch.arange(grid_h, dtype=torch.float32)[:, None, None].expand(grid_h, grid_w, 1) * omega
+    xs = torch.arange(grid_w, dtype=torch.float32)[None, :, None].expand(grid_h, grid_w, 1) * omega
+    emb = torch.cat([torch.sin(xs), torch.cos(xs), torch.sin(ys), torch.cos(ys)], dim=-1).reshape(-1, dim)
+    return F.pad(emb, (0, 0, num_prefix_tokens, 0))
+''',
+    },
+    "quiz_1": {"lower case": 'quiz_1 = "d"'},
     "quiz_2": {"with spaces": 'quiz_2 = " B "'},
-    "quiz_3": {"plain": 'quiz_3 = "C"'},
+    "quiz_3": {"plain": 'quiz_3 = "A"'},
+    "quiz_4": {"plain": 'quiz_4 = "C"'},
 }
