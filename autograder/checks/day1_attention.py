@@ -78,6 +78,21 @@ def _softmax_grad(softmax: Any) -> Any:
     return plain(x.grad)
 
 
+def _pairs(expected: list, probed: list | None) -> list[tuple[Any, Any]]:
+    """Each expected case with its probed result; none when the probe's list was rejected by ``_probed``."""
+    return [] if probed is None else list(zip(expected, probed, strict=True))
+
+
+def _probe_data(j: Judge, data: Any, exercise: str) -> bool:
+    """The probe of every exercise returns a dict; anything else fails with one clear message."""
+    if isinstance(data, dict):
+        return True
+    return j.fail(
+        f"the grader received {describe(data)} instead of the results of {exercise}; "
+        "the checks could not run (run every cell in order and submit again)"
+    )
+
+
 def _probed(j: Judge, data: Any, key: str, count: int, what: str) -> list | None:
     """The probe's list under ``key`` if it holds exactly ``count`` entries; otherwise one clear failure."""
     got = data.get(key) if isinstance(data, dict) else None
@@ -153,11 +168,13 @@ def _static_softmax_uses(source: str | None) -> list[str]:
 
 @REGISTRY.exercise("softmax", probe_softmax)
 def judge_softmax(data: dict, j: Judge) -> None:
+    if not _probe_data(j, data, "softmax"):
+        return
     uses = sorted(set(data.get("calls") or []) | set(_static_softmax_uses(data.get("source"))))
     j.expect(not uses, f"softmax must be written by hand, but it calls torch's own softmax ({', '.join(uses)})")
     inputs = _softmax_inputs()
     probed = _probed(j, data, "cases", len(inputs), "the softmax cases")
-    for (what, x, how), case in zip(inputs, probed or [], strict=True):
+    for (what, x, how), case in _pairs(inputs, probed):
         what = f"softmax on {what}"
         if not isinstance(case, dict):
             j.fail(f"{what}: the grader received {describe(case)} instead of a result")
@@ -306,9 +323,11 @@ def _reference_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any
 
 @REGISTRY.exercise("scaled_dot_product_attention", probe_sdpa)
 def judge_sdpa(data: dict, j: Judge) -> None:
+    if not _probe_data(j, data, "scaled_dot_product_attention"):
+        return
     cases = _sdpa_cases()
     probed = _probed(j, data, "cases", len(cases), "the attention cases")
-    for (what, inputs, _), case in zip(cases, probed or [], strict=True):
+    for (what, inputs, _), case in _pairs(cases, probed):
         what = f"scaled_dot_product_attention with {what}"
         if not isinstance(case, dict):
             j.fail(f"{what}: the grader received {describe(case)} instead of a result")
@@ -349,7 +368,7 @@ def judge_sdpa(data: dict, j: Judge) -> None:
         j.expect(case.get("modified") is False, f"{what} changed an input tensor in place")
     masks = _grad_masks()
     grads = _probed(j, data, "grads", len(masks), "the backward cases")
-    for (what, mask), got in zip(masks, grads or [], strict=True):
+    for (what, mask), got in _pairs(masks, grads):
         what = f"backward through scaled_dot_product_attention with {what}"
         if not j.expect_ok(got, what):
             continue
@@ -377,9 +396,11 @@ def probe_causal_mask(fn: Any) -> dict:
 
 @REGISTRY.exercise("causal_mask", probe_causal_mask)
 def judge_causal_mask(data: dict, j: Judge) -> None:
+    if not _probe_data(j, data, "causal_mask"):
+        return
     calls = [(n, f"causal_mask({n})") for n in CAUSAL_SIZES] + [(CAUSAL_BY_KEYWORD, f"causal_mask(n={CAUSAL_BY_KEYWORD})")]
     masks = _probed(j, data, "masks", len(calls), "the causal_mask calls")
-    for (n, what), got in zip(calls, masks or [], strict=True):
+    for (n, what), got in _pairs(calls, masks):
         if not j.expect_tensor(got, what, shape=(n, n)):
             continue
         if got["dtype"] != "bool":
@@ -464,9 +485,11 @@ NAN_HINT = (
 
 @REGISTRY.exercise("padded_attention", probe_padded_attention)
 def judge_padded_attention(data: dict, j: Judge) -> None:
+    if not _probe_data(j, data, "padded_attention"):
+        return
     cases = _padded_cases()
     probed = _probed(j, data, "cases", len(cases), "the padded_attention cases")
-    for (what, inputs), case in zip(cases, probed or [], strict=True):
+    for (what, inputs), case in _pairs(cases, probed):
         what = f"padded_attention with {what}"
         if not isinstance(case, dict):
             j.fail(f"{what}: the grader received {describe(case)} instead of a result")

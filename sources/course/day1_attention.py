@@ -180,7 +180,8 @@ plt.show()
 # follows the prediction $d$ and that of the scaled scores stays at 1, within sampling noise.
 # Without scaling, at $d = 1024$ the softmax has nearly become an argmax, the gradient reaching the
 # scores is several times smaller (the printed ratio), and it reaches about one key per query on
-# average: the keys that lost hardly learn. With scaling, the weights and the gradients look the same at every width.
+# average: the keys that lost hardly learn. With scaling, the weights and the gradients look the
+# same at every width.
 #
 # One thing this does *not* show: the gradient with respect to $q$ itself is not smaller for raw
 # scores, because raw scores are $\sqrt{d}$ times more sensitive to $q$. What the saturated softmax
@@ -200,9 +201,10 @@ plt.show()
 # with the angle's cosine **and** with the key's length. The keys that win are not the colours most
 # like the query's but the ones that lie **furthest along the query's direction** from the mean
 # colour: the most extreme patches on that side. Cosine similarity $\cos\theta$ removes the
-# length and ranks keys by direction only. The right-hand map uses it (multiplied by 3, the mean
-# squared length of a standardised colour, so that both maps are about equally sharp at the same
-# $\tau$).
+# length and ranks keys by direction only. The right-hand map uses it, rescaled to the same spread
+# over the image (standard deviation across patches) as the dot products, so that at the same
+# $\tau$ the two maps differ in which patches they favour, not in the size of their scores. Each
+# heatmap's colours run from 0 to its own largest weight (printed in its title).
 
 # %%
 import ipywidgets as widgets
@@ -215,17 +217,15 @@ img = torch.from_numpy(image[:H, :W])  # (H, W, 3)
 gh, gw = H // patch, W // patch
 tokens = img.reshape(gh, patch, gw, patch, 3).mean(dim=(1, 3)).reshape(-1, 3)  # (N, 3) mean colour per patch
 keys_img = (tokens - tokens.mean(0)) / tokens.std(0)  # standardised: mean 0, std 1 per channel
-key_scale = (keys_img**2).sum(-1).mean().item()
-print(f"image {image.shape[:2]} -> {gh} x {gw} = {gh * gw} patch tokens of width 3; "
-      f"mean squared key length {key_scale:.2f}")
+print(f"image {image.shape[:2]} -> {gh} x {gw} = {gh * gw} patch tokens of width 3")
 
 
 def scores_for(row: int, col: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Dot-product and (rescaled) cosine scores of one query patch against every patch."""
+    """Dot-product and cosine scores of one query patch against every patch (cosine rescaled to the same spread)."""
     query = keys_img[row * gw + col]
     dot = keys_img @ query
-    cosine = F.cosine_similarity(keys_img, query[None, :], dim=-1) * key_scale
-    return dot, cosine
+    cosine = F.cosine_similarity(keys_img, query[None, :], dim=-1)
+    return dot, cosine * (dot.std() / cosine.std())
 
 
 def show(row: int = 20, col: int = 30, temperature: float = 1.0) -> None:
@@ -260,7 +260,9 @@ widgets.interactive(
 
 # %% [markdown]
 # Measured for the default query (row 20, column 30): where does the query's **own** patch rank
-# among all patches, and how far in colour are the 20 top-scoring patches from the query's colour?
+# among all patches, how far in colour are the 20 top-scoring patches from the query's colour, and
+# over how many patches do the weights spread at $\tau = 1$ (the effective number
+# $1 / \sum_j w_j^2$: $N$ for uniform weights, 1 for a one-hot row)?
 
 # %%
 row, col = 20, 30
@@ -271,13 +273,18 @@ for name, scores in (("dot product", dot), ("cosine", cosine)):
     top = scores.topk(20).indices
     distance = (tokens[top] - tokens[own]).norm(dim=-1).mean().item()
     length = keys_img[top].norm(dim=-1).mean().item()
-    print(f"{name:>12}: own patch ranks {rank:>4} of {len(scores)}; top 20 are {distance:.3f} away in RGB "
-          f"(0-1 scale), mean key length {length:.2f} (query's: {keys_img[own].norm():.2f})")
+    spread = 1 / (torch.softmax(scores, dim=0) ** 2).sum().item()
+    print(f"{name}: the query's own patch ranks {rank} of {len(scores)}; weights at τ = 1 spread over {spread:.0f} patches")
+    print(f"    top 20: mean colour {np.round(tokens[top].mean(0).numpy(), 2)} (query {np.round(tokens[own].numpy(), 2)}), "
+          f"{distance:.3f} away in RGB (0-1 scale), key length {length:.2f} (query's {keys_img[own].norm():.2f})")
 
 # %% [markdown]
 # Under the dot product, hundreds of patches outscore the query's own patch, and the winners are
-# far from its colour and much longer than the query: the most extreme patches in its direction.
-# Under cosine similarity the query's own patch comes first and the winners are close in colour.
+# far from its colour and much longer than the query: the most extreme patches in its direction
+# (for this skin-coloured query: pure white patches of the shirt, see the printed mean colour), and
+# the weights concentrate on few of them. Under cosine similarity the query's own patch comes first, the
+# winners are close in colour, and the weights spread over every patch of that hue: cosine has a
+# ceiling of 1 that many patches reach, the dot product has none.
 # Both maps light up patches anywhere in the image, near or far: attention is global, position plays
 # no role, only content. Turn $\tau$ down and the weights collapse onto the few top-scoring
 # patches; turn it up and they spread out until the answer is the image's mean colour.
@@ -356,10 +363,11 @@ print(f"F.scaled_dot_product_attention (torch {torch.__version__}), output of th
 
 # %% [markdown]
 # The softmax of such a row is $0/0$: `nan` (and `nan` spreads through every later sum it enters,
-# forward and backward). PyTorch's fused function returns zeros for that query in the version
-# printed above, but the formula does not, and the course contract leaves such rows unspecified.
-# The assignment's `padded_attention` asks you to batch sequences of different lengths and to
-# decide what padding queries produce, without a single `nan`.
+# forward and backward). `F.scaled_dot_product_attention` returns what is printed above for that
+# query (zeros in recent PyTorch versions, which special-case such rows); the formula itself gives
+# `nan`, and the course contract leaves such rows unspecified. The assignment's `padded_attention`
+# asks you to batch sequences of different lengths so that padding queries produce exactly 0,
+# without a single `nan`.
 
 # %% [markdown]
 # ### A pitfall from the wild: "regularising" the mean attention weight
@@ -371,7 +379,7 @@ print(f"F.scaled_dot_product_attention (torch {torch.__version__}), output of th
 # $$\frac{1}{B\,h\,L_q\,L_k}\sum_{b,h,i}\underbrace{\sum_j w_{bhij}}_{=\,1} = \frac{1}{L_k}$$
 #
 # whatever the scores: a constant, with gradient zero. Later days (4 and 5) point back here.
-# Measured: the term's value at very different scores, its gradient, and what 200 steps of
+# Measured: the term's value at very different scores, its gradient, and what 50 steps of
 # gradient descent on it do to the weights, compared with a penalty that does depend on the weights'
 # distribution, their entropy $-\sum_j w_j \log w_j$ (low entropy = sparse).
 
@@ -391,12 +399,12 @@ def mean_entropy(w: torch.Tensor) -> torch.Tensor:
     return -(w * w.clamp_min(1e-12).log()).sum(-1).mean()
 
 
-history = {}
+history, steps = {}, 50
 for penalty in (mean_weight, mean_entropy):
     scores = start_scores.clone().requires_grad_(True)
-    optimiser = torch.optim.SGD([scores], lr=1.0)
+    optimiser = torch.optim.SGD([scores], lr=4.0)
     largest = []
-    for step in range(200):
+    for step in range(steps):
         w = torch.softmax(scores, -1)
         largest.append(w.max(-1).values.mean().item())
         optimiser.zero_grad()
@@ -405,7 +413,7 @@ for penalty in (mean_weight, mean_entropy):
             print(f"{penalty.__name__:>12}: largest |gradient| on the scores at the start {scores.grad.abs().max().item():.1e}")
         optimiser.step()
     history[penalty.__name__] = largest
-    print(f"{penalty.__name__:>12}: after 200 steps the scores moved by at most "
+    print(f"{penalty.__name__:>12}: after {steps} steps the scores moved by at most "
           f"{(scores - start_scores).abs().max().item():.1e}; mean largest weight {largest[0]:.3f} -> {largest[-1]:.3f}")
 
 plt.figure(figsize=(5, 3.2))
@@ -420,7 +428,7 @@ plt.show()
 
 # %% [markdown]
 # The mean weight is $1/L_k$ at every scale of the scores; its gradient is zero up to float
-# rounding (far below what can change a `float32` score near 1), and 200 steps of descent leave
+# rounding (far below what can change a `float32` score near 1), and 50 steps of descent leave
 # the scores where they were (the printed change). The entropy penalty has a real gradient and makes
 # every row sharper: the largest weight per row grows step after step (the figure). To make attention
 # sparser, penalise something that depends on the weights' *distribution* (entropy, or the largest
@@ -434,10 +442,12 @@ plt.show()
 # the sequence length quadruples both. We time PyTorch's two kinds of implementation as $n$ grows
 # (on this machine's device):
 #
-# * the **math** backend, which computes the formula as written and stores the $n \times n$ weights
-#   (selected with `torch.nn.attention.sdpa_kernel(SDPBackend.MATH)`);
-# * the default **fused** kernel, which processes keys in blocks and never stores the whole
-#   matrix (FlashAttention, Dao et al. 2022, Section 3.1; PyTorch has CPU and GPU versions).
+# * the **math** backend, PyTorch's reference implementation, which computes the formula as written
+#   and stores the $n \times n$ weights (the pseudo-code in the documentation of
+#   `F.scaled_dot_product_attention`); selected with `sdpa_kernel(SDPBackend.MATH)`;
+# * the default **fused** kernel, which processes the keys in blocks and never stores the whole
+#   matrix (FlashAttention, Dao et al. 2022, Section 3.1; PyTorch picks it, or a similar
+#   memory-efficient kernel, when the inputs allow).
 
 # %%
 from torch.nn.attention import SDPBackend, sdpa_kernel
