@@ -213,6 +213,9 @@ keep = torch.tensor([[True] * 5, [True, True, False, False, False]]).view(2, 1, 
 out, weights = scaled_dot_product_attention(q4, k4, v4, mask=keep)
 assert (weights[1, ..., 2:] == 0).all(), "with a (B, 1, 1, L_k) padding mask, the padding keys must get weight exactly 0"
 check_close(out, F.scaled_dot_product_attention(q4, k4, v4, attn_mask=keep), "out on 4-D inputs with a (2, 1, 1, 5) mask")
+q64, k64, v64 = q.double(), k.double(), v.double()
+check_close(scaled_dot_product_attention(q64, k64, v64)[0], F.scaled_dot_product_attention(q64, k64, v64),
+            "out for float64 inputs (keep the dtype)")
 print("scaled_dot_product_attention: visible tests passed")
 
 # %% nb="test:test_scaled_dot_product_attention_hidden:3"
@@ -239,6 +242,7 @@ def causal_mask(n: int) -> torch.Tensor:
 
 # %% nb="test:test_causal_mask:1"
 m = causal_mask(4)
+assert isinstance(m, torch.Tensor), f"causal_mask should return a torch tensor, got {type(m).__name__}"
 assert m.dtype == torch.bool, f"causal_mask should return a bool tensor, got {m.dtype}"
 expected = torch.tensor([[1, 0, 0, 0], [1, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], dtype=torch.bool)
 assert torch.equal(m, expected), f"causal_mask(4) should be\n{expected.int()}\ngot\n{m.int()}"
@@ -307,8 +311,10 @@ def padded_attention(q, k, v, lengths):
 # %% nb="test:test_padded_attention:1"
 lengths = torch.tensor([6, 4, 1])
 q, k, v = torch.randn(3, 6, 8), torch.randn(3, 6, 8), torch.randn(3, 6, 5)
-out, weights = padded_attention(q, k, v, lengths)
-assert isinstance(out, torch.Tensor) and isinstance(weights, torch.Tensor), "return the pair (out, weights)"
+result = padded_attention(q, k, v, lengths)
+assert isinstance(result, (tuple, list)) and len(result) == 2, f"return the pair (out, weights), got {type(result).__name__}"
+out, weights = result
+assert isinstance(out, torch.Tensor) and isinstance(weights, torch.Tensor), "out and weights must both be tensors"
 assert out.shape == (3, 6, 5), f"out should have shape (B, L, d_v) = (3, 6, 5), got {tuple(out.shape)}"
 assert weights.shape == (3, 6, 6), f"weights should have shape (B, L, L) = (3, 6, 6), got {tuple(weights.shape)}"
 assert torch.isfinite(out).all() and torch.isfinite(weights).all(), (
