@@ -791,8 +791,10 @@ def judge_fixednet(data: dict, j: Judge) -> None:
     # the network uses the CBAM's output: the next layer receives it, and bypassing the CBAM changes the logits
     nxt = trace["next"]
     if cbam_ok and isinstance(nxt, dict) and is_tensor(nxt.get("input")) and nxt["input"]["shape"] == rec["output"]["shape"]:
+        y, x = _tensor(rec["output"]), _tensor(rec["input"])
+        fed = (y, y + x, y.relu(), (y + x).relu())  # the output itself, a residual CBAM, or a ReLU of either
         j.expect(
-            matches(nxt["input"], _tensor(rec["output"]), atol=1e-6, rtol=1e-5),
+            any(matches(nxt["input"], f, atol=1e-6, rtol=1e-5) for f in fed),
             f"the layer after FixedNet's CBAM ({nxt['name']}, {nxt['type']}) does not receive the CBAM's output: "
             "keep the result, x = self.cbam(x), and feed that x to the rest of the network",
         )
