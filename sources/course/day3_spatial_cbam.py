@@ -579,8 +579,8 @@ for label, bypass in (("nothing bypassed", ()), ("first module bypassed", (train
 #    in a few dozen steps. If the loss on a single batch does not approach zero, the problem is in the
 #    model or the loss, not in the data or the number of epochs.
 # 3. **Look at what the network returns.** `F.cross_entropy` expects *logits*, unnormalised scores
-#    of any sign and size: its documentation says the input "is expected to contain the unnormalized
-#    logits for each class" (it applies the log-softmax itself).
+#    of any sign and size: the documentation of `nn.CrossEntropyLoss` says the input "is expected to
+#    contain the unnormalized logits for each class" (the loss applies the log-softmax itself).
 
 # %%
 torch.manual_seed(0)
@@ -627,9 +627,9 @@ print(f"two calls on the same 64 images: max |difference| {(first - second).abs(
 print(f"image 5 alone vs in its batch of 64: max |difference| {(alone - first[5:6]).abs().max().item():.2e}")
 
 # %% [markdown]
-# Both differences are zero up to floating-point rounding. A module created inside `forward` (fresh
-# random weights at every call) breaks the first test; a statistic taken over the batch axis `dim=0`
-# where a per-image one was meant breaks the second.
+# Both differences are zero up to floating-point rounding. The first test fails when something in
+# `forward` draws new random numbers or keeps state from call to call; the second when some
+# computation mixes the images of a batch.
 #
 # ## Summary
 #

@@ -465,7 +465,7 @@ class BrokenDigitNet(nn.Module):
         h = h * sigmoid(mlp(avg_hw(h)) + mlp(max_hw(h)))      each image's own channel gate, (B, width, 1, 1)
         h = h * sigmoid(spatial([mean_c(h), max_c(h)]))       each image's own spatial gate, (B, 1, 8, 8);
                                                             spatial: 3x3 conv, 2 -> 1 maps, padding 1, no bias
-        logits = fc(flatten(maxpool_2x2(h)))                 (B, num_classes), what F.cross_entropy expects
+        logits = fc(flatten(maxpool_2x2(h)))                 (B, num_classes): raw scores, nothing applied after fc
     avg_hw, max_hw: mean and max over the 8x8 positions; mean_c, max_c: mean and max over the channels.
     """
 
