@@ -576,6 +576,20 @@ class FixedDigitNet(nn.Module):
 
 RIGHT = {
     "ChannelAttention": {
+        "a loop over the two descriptors, F.linear with the MLP's weights": """
+class ChannelAttention(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = channels // reduction if channels >= reduction else 1
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+
+    def forward(self, x):
+        first, last = self.mlp[0], self.mlp[2]
+        total = 0
+        for descriptor in (x.flatten(2).mean(-1), x.flatten(2).max(-1).values):
+            total = total + F.linear(F.relu(F.linear(descriptor, first.weight, first.bias)), last.weight, last.bias)
+        return torch.sigmoid(total).reshape(*total.shape, 1, 1)
+""",
         "adaptive pooling modules, stacked batch through the MLP": """
 class ChannelAttention(nn.Module):
     def __init__(self, channels, reduction=16):
@@ -594,6 +608,17 @@ class ChannelAttention(nn.Module):
 """,
     },
     "SpatialAttention": {
+        "convolution by unfold and a matrix product, one image at a time": _SA_HEAD
+        + """
+        k = self.conv.kernel_size[0]
+        outs = []
+        for image in x:  # (C, H, W)
+            pooled = torch.stack([image.mean(0), image.amax(0)])[None]  # (1, 2, H, W)
+            cols = F.unfold(pooled, k, padding=k // 2)  # (1, 2*k*k, H*W)
+            z = self.conv.weight.reshape(1, -1) @ cols[0]  # (1, H*W)
+            outs.append(torch.sigmoid(z).reshape(1, *image.shape[1:]))
+        return torch.stack(outs)
+""",
         "torch.max(...)[0] and stack": _SA_HEAD
         + """
         mx, _ = torch.max(x, dim=1)
@@ -602,6 +627,35 @@ class ChannelAttention(nn.Module):
 """,
     },
     "CBAM": {
+        "one method per arrangement, einsum to apply the channel gate": """
+class CBAM(nn.Module):
+    def __init__(self, channels, reduction=16, kernel_size=7, mode="channel_first"):
+        super().__init__()
+        self.channel_attention = ChannelAttention(channels, reduction)
+        self.spatial_attention = SpatialAttention(kernel_size)
+        self._run = {"channel_first": self._cs, "spatial_first": self._sc, "parallel": self._par}.get(mode)
+        if self._run is None:
+            raise ValueError(f"mode must be channel_first, spatial_first or parallel, not {mode!r}")
+        self.mode = mode
+
+    def _ch(self, x):
+        return torch.einsum("bchw,bc->bchw", x, self.channel_attention(x)[:, :, 0, 0])
+
+    def _sp(self, x):
+        return x * self.spatial_attention(x)
+
+    def _cs(self, x):
+        return self._sp(self._ch(x))
+
+    def _sc(self, x):
+        return self._ch(self._sp(x))
+
+    def _par(self, x):
+        return self._ch(x) * self.spatial_attention(x)
+
+    def forward(self, x):
+        return self._run(x)
+""",
         "dict of strategies, gates via helper": """
 class CBAM(nn.Module):
     def __init__(self, channels, reduction=16, kernel_size=7, mode="channel_first"):
