@@ -39,9 +39,8 @@ device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 print(f"torch {torch.__version__}; device: {device}")
 if device.type == "cpu":
     print("No GPU found: running on the CPU (the default experiment is sized for it).")
-if device.type == "cpu":
-    # These models are tiny: one thread avoids the cost of synchronising threads, which on a busy
-    # 2-core machine made training several times slower (measured while writing this lesson).
+    # The models are tiny: one thread spares the cost of synchronising threads over small tensors,
+    # and leaves the other cores to the other people on a shared machine.
     torch.set_num_threads(1)
 torch.manual_seed(0)
 LESSON_START = time.perf_counter()
@@ -267,8 +266,9 @@ def run(mode: str | None, seed: int, epochs: int, batch: int = 100) -> tuple[Sma
 #
 # Same data, same seeds (initialisation and batch order) for every arrangement; only the attention
 # modules differ. `FULL = False` (default) is sized for a CPU in a shared classroom: 3 seeds,
-# 6 epochs, the plain network and the three CBAM arrangements. `FULL = True` adds the
-# single-gate ablations, uses 5 seeds and 15 epochs (several minutes on a CPU, seconds on a GPU).
+# 6 epochs, the plain network and the three CBAM arrangements (12 runs, 72 network-epochs).
+# `FULL = True` adds the single-gate ablations and uses 5 seeds and 15 epochs: 30 runs, 450
+# network-epochs, about six times the default's training work. The cell prints the time it took.
 
 # %%
 FULL = False
@@ -405,9 +405,10 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The gates are what a small network found useful for *its* loss, not a segmentation: they need not
-# cover the digit neatly, and they differ between arrangements and seeds. Use the viewer to look at
-# more test images and at the second module's (coarser, $8\times8$) gate.
+# The gates are what a small network found useful for *its* loss, not a segmentation: nothing asks
+# them to cover the digit neatly, and the three arrangements, trained from the same seed, learned
+# different ones (compare the rows). Use the viewer to look at more test images and at the second
+# module's (coarser, $8\times8$) gate.
 
 # %%
 def view(index: int = 0, mode: str = "channel_first", layer: int = 1) -> None:
