@@ -78,3 +78,20 @@ def cbam(x: torch.Tensor, p: dict[str, torch.Tensor], mode: str = "channel_first
     if mode == "gates_only":
         return mc(x) * spatial_gate(x, w)
     raise ValueError(mode)
+
+
+def digit_net(x: torch.Tensor, p: dict[str, torch.Tensor], variant: str = "") -> torch.Tensor:
+    """FixedDigitNet's forward pass (docs/exercises/day3_spatial_cbam.md): logits (B, num_classes).
+
+    ``variant`` selects a typical wrong repair of BrokenDigitNet, used to name a student's mistake.
+    """
+    h = F.relu(F.conv2d(x, p["conv.weight"], p["conv.bias"], padding=1))
+    if variant != "no_channel":
+        dims = (0, 2, 3) if variant == "batch_pool" else (2, 3)
+        z = _mlp(h.mean(dim=dims), p) + _mlp(h.amax(dim=dims), p)
+        gate = torch.sigmoid(z)
+        h = h * (gate[None, :, None, None] if variant == "batch_pool" else gate[:, :, None, None])
+    if variant != "no_spatial":
+        h = h * spatial_gate(h, p["spatial.weight"], "max_mean" if variant == "max_mean" else "")
+    logits = F.linear(F.max_pool2d(h, 2).flatten(1), p["fc.weight"], p["fc.bias"])
+    return torch.softmax(logits, dim=1) if variant == "softmax" else logits
