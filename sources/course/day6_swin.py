@@ -115,7 +115,7 @@ def run_global(fmap: torch.Tensor):
 
 
 print(f"C = {C}, {heads} heads, windows of {M} x {M}; counted multiply-adds divided by each term of Eq. 1 and 2")
-print(f"{'map':>7} | {'global: proj/hwC^2':>19} {'bmm/(hw)^2C':>12} | {'windows: proj/hwC^2':>20} {'bmm/M^2hwC':>11}")
+print(f"{'map':>9}| {'global: proj/hwC^2':>19} {'bmm/(hw)^2C':>12} | {'windows: proj/hwC^2':>20} {'bmm/M^2hwC':>11}")
 for s in (8, 16, 32, 12):
     fmap = torch.randn(1, s, s, C)
     g, w = counted_macs(lambda: run_global(fmap)), counted_macs(lambda: swa(fmap))
@@ -302,6 +302,7 @@ for key in range(9):
     row = (dy + 2) * 5 + (dx + 2)
     print(f"  key {key} at ({yk}, {xk}): offset (dy, dx) = ({dy:+d}, {dx:+d}) -> table row {row:2d};"
           f" torchvision's buffer says {int(tv_index3[query, key]):2d}")
+print("torchvision keeps the index in its state_dict:", "attn.relative_position_index" in tv_block3.state_dict())
 
 # %%
 M7 = 7
@@ -329,8 +330,9 @@ plt.show()
 # The same 169 numbers serve every query: the pattern is centred on whichever token asks. In a
 # trained network each head learns its own table (some heads prefer the left neighbour, others a
 # wide neighbourhood). The index is computed, never learned, so torchvision stores it as a buffer
-# that moves with `.to(device)`; the course's contract goes one step further and keeps it out of the
-# `state_dict` (a non-persistent buffer), since it can always be rebuilt.
+# that moves with `.to(device)` (and, as printed above, saves it in the `state_dict`); the course's
+# contract goes one step further and keeps it out of the `state_dict` (a non-persistent buffer),
+# since it can always be rebuilt.
 #
 # ## 4. Shifted windows: the cyclic shift and the mask, region by region
 #
@@ -342,8 +344,9 @@ plt.show()
 # along the bottom and right edges now contain pieces that were far apart (they wrapped around). A
 # mask stops those pieces from attending to each other; after attention the map is rolled back.
 #
-# Along each axis of the rolled map, the strips $[0, H-M)$, $[H-M, H-s)$ and $[H-s, H)$ were
-# neighbours before the roll only within themselves: their crossings make 9 regions, and tokens of a
+# Along each axis the rolled map has three strips: $[0, H-M)$, whose windows are whole;
+# $[H-M, H-s)$, the part of the last window that did not wrap; and $[H-s, H)$, the $s$ rows (or
+# columns) that wrapped around from the other side. Their crossings make 9 regions, and tokens of a
 # window may attend to each other only if they share a region.
 
 # %%
@@ -536,13 +539,13 @@ def reach_after(depth: int, shifted: bool, row: int = 13, col: int = 13) -> np.n
     return (x.grad[0].abs().amax(-1) > 0).numpy()
 
 
-depths = (1, 2, 3, 4, 6)
+depths = (1, 2, 3, 4)
 reaches = {(d, s): reach_after(d, s) for d in depths for s in (False, True)}
 print(f"{'blocks':>6} | {'tokens reaching (13, 13): no shift':>34} | {'with the shift alternating':>26}")
 for d in depths:
     print(f"{d:>6} | {int(reaches[d, False].sum()):>34} | {int(reaches[d, True].sum()):>26}")
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
-for ax, (d, s) in zip(axes, [(2, False), (2, True), (4, True), (6, True)], strict=True):
+for ax, (d, s) in zip(axes, [(4, False), (2, True), (3, True), (4, True)], strict=True):
     ax.imshow(reaches[d, s], cmap="Blues")
     ax.plot(13, 13, "r*", ms=10)
     ax.set_title(f"{d} blocks, {'shifted' if s else 'no shift'}: {int(reaches[d, s].sum())} tokens", fontsize=9)
@@ -591,8 +594,8 @@ with torch.no_grad():
 # Between stages Swin halves the resolution and doubles the width: **patch merging** concatenates
 # each $2 \times 2$ neighbourhood into $4C$ channels, normalises, and projects to $2C$ with a linear
 # layer: the transformer's version of a stride-2 convolution. torchvision does the gathering in a
-# small helper, `_patch_merging_pad` (it also pads odd sizes with a zero row or column). On a map of
-# token numbers:
+# small private helper, `_patch_merging_pad` (it also pads odd sizes with a zero row or column). On a
+# map of token numbers:
 
 # %%
 numbers = torch.arange(16.0).reshape(1, 4, 4, 1)
@@ -674,7 +677,7 @@ print("head width (channels / heads) in every stage:", sorted({w // h for m, _ i
 #
 # ## 8. Feature maps whose sides are not multiples of the window
 #
-# Real maps rarely fit: a detector's $800 \times 1333$ input gives a $200 \times 334$ map at stride 4,
+# Real maps rarely fit: a detector's $800 \times 1333$ input gives a $200 \times 333$ map at stride 4,
 # and Swin-B at $384 \times 384$ pixels gives $96 \times 96$ tokens, not a multiple of 7. The paper
 # pads: "bottom-right padding is employed on the feature map if needed" (Sec. 3.2, footnote 4).
 # torchvision's `shifted_window_attention` does exactly that, in four steps you will implement in

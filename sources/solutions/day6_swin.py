@@ -612,7 +612,7 @@ check("day6_swin", "SwinBlock", SwinBlock)
 # ## Exercise 9: Swin on maps of any size (4 points)
 #
 # Real feature maps are rarely multiples of the window. A detector's 800 x 1333 input gives a
-# 200 x 334 map at stride 4; Swin-B at 384 x 384 pixels gives 96 x 96 tokens, and 96 is not a
+# 200 x 333 map at stride 4; Swin-B at 384 x 384 pixels gives 96 x 96 tokens, and 96 is not a
 # multiple of 7. The paper pads ("bottom-right padding is employed on the feature map if needed",
 # Sec. 3.2, footnote 4), and so does torchvision's `shifted_window_attention`:
 #
