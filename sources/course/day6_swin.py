@@ -731,7 +731,7 @@ for name, width, window in (("Swin-B", 128, 7), ("Swin-B", 128, 12), ("Swin-L", 
     params, macs = count(on_meta(tv_swin.SwinTransformer, patch_size=[4, 4], embed_dim=width, depths=[2, 2, 18, 2],
                                  num_heads=[width // 32 * 2**k for k in range(4)], window_size=[window, window]), res=384)
     padded = [-(-s // window) * window for s in (96, 48, 24, 12)]
-    print(f"{name} at 384 x 384, M = {window:>2}: stage maps padded to {padded}; {macs:6.1f} G multiply-adds, "
+    print(f"{name} at 384 x 384, M = {window:>2}: stage maps [96, 48, 24, 12] -> {padded}; {macs:6.1f} G multiply-adds, "
           f"{params:.1f}M parameters")
 print("paper, Table 1: Swin-B at 384 x 384: 88M, 47.0G FLOPs (1a); Swin-L at 384 x 384: 197M, 103.9G FLOPs (1b)")
 
