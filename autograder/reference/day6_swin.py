@@ -7,7 +7,13 @@
 * ``swin_block_params`` / ``window_attention_params`` / ``patch_merging_params`` generate seeded
   parameters under the course's names; ``torchvision_block`` / ``torchvision_patch_merging`` load
   them into torchvision's modules through the weight mapping below.
-* ``window_attention_official`` is the reference code's ``WindowAttention.forward``.
+* ``window_attention_official`` is the reference code's ``WindowAttention.forward``;
+  ``torchvision_attention_branch`` runs torchvision's ``shifted_window_attention`` (padding, per-axis
+  shift, mask, crop) on an already normalised map, so that a judge can build the outputs of typical
+  mistakes (padding before the norm, padding at the top left) from torchvision's own code.
+
+Only judges use this module. The probes reach nothing here but the seeded parameter generators:
+nothing that computes a partition, an index, a mask, an attention or a block enters the sandbox.
 """
 
 from __future__ import annotations
@@ -69,6 +75,17 @@ def window_partition_loops(x: torch.Tensor, window_size: int) -> torch.Tensor:
             for c in range(W // window_size):
                 out.append(x[b, r * window_size : (r + 1) * window_size, c * window_size : (c + 1) * window_size])
     return torch.stack(out)
+
+
+def window_reverse_loops(windows: torch.Tensor, window_size: int, H: int, W: int) -> torch.Tensor:
+    """Windows written back one by one, row-major within each image: (B*nW, ws, ws, C) -> (B, H, W, C)."""
+    per_row, per_image = W // window_size, (H // window_size) * (W // window_size)
+    out = windows.new_zeros(windows.shape[0] // per_image, H, W, windows.shape[-1])
+    for i in range(windows.shape[0]):
+        b, w = divmod(i, per_image)
+        r, c = divmod(w, per_row)
+        out[b, r * window_size : (r + 1) * window_size, c * window_size : (c + 1) * window_size] = windows[i]
+    return out
 
 
 def shifted_window_mask_official(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
@@ -213,3 +230,23 @@ def window_attention_official(
     attn = attn.softmax(dim=-1)
     out = (attn @ v).transpose(1, 2).reshape(B_, N, C)
     return F.linear(out, params["proj.weight"].to(x.dtype), params["proj.bias"].to(x.dtype))
+
+
+def torchvision_attention_branch(
+    y: torch.Tensor, params: dict[str, torch.Tensor], window_size: int, shift_size: int, num_heads: int,
+    prefix: str = "attn.",
+) -> torch.Tensor:
+    """torchvision's ``shifted_window_attention`` on a normalised map ``y`` (B, H, W, C), any H, W."""
+    from torchvision.models.swin_transformer import shifted_window_attention
+
+    n = window_size * window_size
+    table = params[prefix + "relative_position_bias_table"].to(y.dtype)
+    index = torchvision_relative_position_index(window_size).reshape(-1)
+    bias = table[index].view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+    qkv_bias = params.get(prefix + "qkv.bias")
+    return shifted_window_attention(
+        y, params[prefix + "qkv.weight"].to(y.dtype), params[prefix + "proj.weight"].to(y.dtype), bias,
+        [window_size, window_size], num_heads, [shift_size, shift_size],
+        qkv_bias=None if qkv_bias is None else qkv_bias.to(y.dtype), proj_bias=params[prefix + "proj.bias"].to(y.dtype),
+        training=False,
+    )

@@ -2,7 +2,8 @@
 # # Day 6 assignment: a Swin Transformer block, piece by piece
 #
 # You will build every piece of a Swin Transformer block and finish with a block whose output is
-# **the same as torchvision's `SwinTransformerBlock`** once the weights are copied across.
+# **the same as torchvision's `SwinTransformerBlock`** once the weights are copied across, on maps
+# of any size.
 #
 # 1. `msa_flops`, `wmsa_flops`: the cost of global versus window attention (Swin paper, Eq. 1-2);
 # 2. `window_partition`, `window_reverse`: cut a feature map into windows and glue it back;
@@ -10,7 +11,8 @@
 # 4. `shifted_window_mask`: the additive mask that keeps cyclically shifted windows from mixing regions;
 # 5. `WindowAttention`: multi-head attention inside each window, with relative position bias;
 # 6. `PatchMerging`: the 2x2 down-sampling between stages;
-# 7. `SwinBlock`: norm, (shifted) window attention, MLP, residuals.
+# 7. `SwinBlock`: norm, (shifted) window attention, MLP, residuals;
+# 8. `PaddedSwinBlock`: the same block on maps whose sides are not multiples of the window.
 #
 # **How to work.** Write your code where it says `# YOUR CODE HERE` and delete the
 # `raise NotImplementedError()` line. Run the test cell under each exercise: it explains what is
@@ -29,6 +31,7 @@ import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torchvision.models.swin_transformer import SwinTransformerBlock  # the reference for Exercises 8 and 9
 
 torch.manual_seed(0)
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -72,6 +75,18 @@ def check_equal(actual, expected, what):
     print(f"ok: {what}")
 
 
+def torchvision_copy(block: nn.Module, window_size: int, shift_size: int) -> SwinTransformerBlock:
+    """torchvision's block carrying your block's weights (its MLP has dropouts at indices 2 and 4)."""
+    tv = SwinTransformerBlock(block.norm1.normalized_shape[0], block.attn.num_heads, [window_size] * 2, [shift_size] * 2,
+                              mlp_ratio=block.mlp[0].out_features / block.mlp[0].in_features)
+    state = {k.replace("mlp.2.", "mlp.3."): v for k, v in block.state_dict().items()}
+    missing, unexpected = tv.load_state_dict(state, strict=False)
+    assert not unexpected and set(missing) == {"attn.relative_position_index"}, (
+        f"your block's parameter names do not match the contract: unexpected {unexpected}, missing {missing}"
+    )
+    return tv.eval()
+
+
 # %% [markdown] nb="readonly:flops_intro"
 # ## Exercise 1: what global attention costs (1 + 1 points)
 #
@@ -86,7 +101,10 @@ def check_equal(actual, expected, what):
 #
 # $$\Omega(\mathrm{W\text{-}MSA}) = 4hwC^2 + 2M^2hwC. \tag{2}$$
 #
-# The first grows with the **square** of the number of tokens, the second **linearly**.
+# The first grows with the **square** of the number of tokens, the second **linearly**. Both
+# functions take positive integers and return an `int`. Evaluate Eq. (2) as written even when $M$
+# does not divide $h$ or $w$ (it is then the cost per token times $hw$, not a count of whole windows;
+# the lesson measures what torchvision really spends on such maps, where it pads).
 
 # %% nb="solution:msa_flops"
 def msa_flops(h: int, w: int, C: int) -> int:
@@ -145,8 +163,9 @@ check("day6_swin", "wmsa_flops", wmsa_flops)
 # `(B * nW, ws, ws, C)`: all windows of image 0 first, in **row-major** order (window `r, c` of an
 # image with `W/ws` windows per row is number `r * (W/ws) + c`), then those of image 1, and so on.
 #
-# Hint: `view` the map as `(B, H/ws, ws, W/ws, ws, C)`, bring the two window-grid axes next to
-# each other, and flatten. H and W are multiples of `ws`.
+# Hint: reshape the map to `(B, H/ws, ws, W/ws, ws, C)`, bring the two window-grid axes next to
+# each other, and flatten. H and W are multiples of `ws` (any `ws >= 1`); keep the dtype (the
+# hidden checks also pass integer maps and non-contiguous views, such as a `permute`d tensor).
 
 # %% nb="solution:window_partition"
 def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
@@ -156,7 +175,8 @@ def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
     if H % window_size or W % window_size:
         raise ValueError(f"H={H} and W={W} must be multiples of the window size {window_size}")
     x = x.reshape(B, H // window_size, window_size, W // window_size, window_size, C)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size, window_size, C)
+    # contiguous, like the reference code, so that callers may .view() the windows
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, window_size, window_size, C)
     ### END SOLUTION
 
 
@@ -282,23 +302,22 @@ check("day6_swin", "relative_position_index", relative_position_index)
 # and key `j` of a window share a region and `-100.0` where they do not (the value of the
 # reference code: $e^{-100}\approx 4\cdot10^{-44}$, so those weights vanish after the softmax).
 #
-# Optional, for your `SwinBlock`: also accept `shift_size` as a pair `(shift_h, shift_w)`, where a
-# shift of 0 on an axis means a single strip on that axis.
+# The domain: `H` and `W` are multiples of `ws`, and `shift_size` is one `int` with
+# `0 < shift_size < ws`, used along both axes. The definition holds even when `H == ws` (strip 0
+# is then empty and the single row of windows is still cut at `ws - shift`): deciding *not* to
+# shift along such an axis is the block's job (Exercise 8), not the mask's.
 
 # %% nb="solution:shifted_window_mask"
-def shifted_window_mask(H: int, W: int, window_size: int, shift_size) -> torch.Tensor:
+def shifted_window_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
     """Float (nW, ws*ws, ws*ws): 0 where two tokens of a window share a region, -100.0 elsewhere."""
     ### BEGIN SOLUTION
-    shift_h, shift_w = (shift_size, shift_size) if isinstance(shift_size, int) else shift_size
-
-    def strips(size: int, shift: int) -> torch.Tensor:
+    def strips(size: int) -> torch.Tensor:
         label = torch.zeros(size)
-        if shift > 0:
-            label[size - window_size : size - shift] = 1
-            label[size - shift :] = 2
+        label[size - window_size : size - shift_size] = 1
+        label[size - shift_size :] = 2
         return label
 
-    regions = strips(H, shift_h)[:, None] * 3 + strips(W, shift_w)[None, :]  # (H, W) region id
+    regions = strips(H)[:, None] * 3 + strips(W)[None, :]  # (H, W) region id of the rolled map
     windows = window_partition(regions[None, :, :, None], window_size).reshape(-1, window_size * window_size)
     different = windows[:, :, None] != windows[:, None, :]
     return torch.zeros(different.shape).masked_fill(different, -100.0)
@@ -319,6 +338,15 @@ expected = torch.tensor([[0, -100, 0, -100], [-100, 0, -100, 0], [0, -100, 0, -1
 check_equal(m[1], expected, "mask of window 1 of shifted_window_mask(4, 4, 2, 1)")
 assert (m[3] != 0).sum() == 12, (
     f"window 3 (bottom-right) holds 4 tokens from 4 different regions: 12 of its 16 entries must be -100, got {(m[3] != 0).sum().item()}"
+)
+one_row = shifted_window_mask(2, 4, 2, 1)  # H == ws: a single row of windows
+assert isinstance(one_row, torch.Tensor) and one_row.shape == (2, 4, 4), (
+    f"shifted_window_mask(2, 4, 2, 1) should have shape (2, 4, 4), got "
+    f"{tuple(one_row.shape) if isinstance(one_row, torch.Tensor) else type(one_row).__name__}"
+)
+assert (one_row[0] != 0).any(), (
+    "with H == ws the rows are still cut into strips [0, ws-shift) and [ws-shift, ws): window 0 of "
+    "shifted_window_mask(2, 4, 2, 1) must separate row 0 (tokens 0, 1) from row 1 (tokens 2, 3)"
 )
 print("shifted_window_mask: visible tests passed")
 
@@ -484,23 +512,33 @@ check("day6_swin", "PatchMerging", PatchMerging)
 # ## Exercise 8: the Swin block (6 points)
 #
 # `SwinBlock(dim, num_heads, window_size=7, shift_size=0, mlp_ratio=4.0)` on `(B, H, W, C)`
-# (H and W multiples of the window), with submodules `norm1`, `attn` (your `WindowAttention`),
-# `norm2` (both `nn.LayerNorm(dim)`) and `mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(),
-# nn.Linear(hidden, dim))`, `hidden = int(dim * mlp_ratio)`:
+# (H and W multiples of the window, `0 <= shift_size < window_size`), with submodules `norm1`,
+# `attn` (your `WindowAttention`), `norm2` (both `nn.LayerNorm(dim)`) and
+# `mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))`,
+# `hidden = int(dim * mlp_ratio)`:
 #
 # $$\hat z = \text{(S)W-MSA}(\mathrm{LN}(z)) + z, \qquad z' = \mathrm{MLP}(\mathrm{LN}(\hat z)) + \hat z .$$
 #
 # The (shifted) window attention, step by step:
 #
-# 1. if shifting: roll the normalised map by `(-shift, -shift)` over dims `(1, 2)`;
+# 1. if shifting: roll the normalised map by `(-shift_h, -shift_w)` over dims `(1, 2)`;
 # 2. `window_partition`, flatten each window to `(B*nW, ws*ws, C)`, run `attn` with the
 #    mask of Exercise 5 (only when shifting);
-# 3. `window_reverse`, then roll back by `(+shift, +shift)`;
+# 3. `window_reverse`, then roll back by `(+shift_h, +shift_w)`;
 # 4. add the residual, then the MLP branch.
 #
-# **Like torchvision:** along an axis whose size equals the window there is only one window, so
-# torchvision does not shift along that axis (e.g. `H = 7, W = 14, ws = 7`: shift only along W,
-# and the mask has strips along W only). Match this to get the same output.
+# **The shift is per axis, as in torchvision (required: the visible test below and the hidden
+# checks test it).** Along an axis whose size equals the window there is only one window, and
+# torchvision does not shift along that axis: `shift_h = shift_size if H > ws else 0`, and the same
+# for `W`. For example `H = 7, W = 14, ws = 7`: roll only along W, and the mask has strips along W
+# only; with `H = W = ws` nothing is rolled and no mask is used.
+#
+# Your `shifted_window_mask` takes one shift for both axes. For a shift along W only (`H == ws`,
+# one row of windows), look at `shifted_window_mask(2 * ws, W, ws, shift)`: its top row of windows
+# lies entirely in row strip 0, so its first `W // ws` windows are exactly the mask you need.
+# Likewise, for a shift along H only, take the windows in the first column of
+# `shifted_window_mask(H, 2 * ws, ws, shift)` (every second window). Or build the per-axis mask in
+# the block yourself: only the contract of `shifted_window_mask` is guaranteed.
 
 # %% nb="solution:SwinBlock"
 class SwinBlock(nn.Module):
@@ -526,16 +564,21 @@ class SwinBlock(nn.Module):
         # as torchvision: no shift along an axis that holds a single window
         shift_h = self.shift_size if H > ws else 0
         shift_w = self.shift_size if W > ws else 0
-        shifted = shift_h > 0 or shift_w > 0
         y = self.norm1(x)
         mask = None
-        if shifted:
+        if shift_h or shift_w:
             y = torch.roll(y, shifts=(-shift_h, -shift_w), dims=(1, 2))
-            mask = shifted_window_mask(H, W, ws, (shift_h, shift_w)).to(device=x.device, dtype=x.dtype)
+            if shift_h and shift_w:
+                mask = shifted_window_mask(H, W, ws, self.shift_size)
+            elif shift_w:  # one row of windows: the top row of a map twice as tall is unshifted along H
+                mask = shifted_window_mask(2 * ws, W, ws, shift_w)[: W // ws]
+            else:  # one column of windows: the first column of a map twice as wide
+                mask = shifted_window_mask(H, 2 * ws, ws, shift_h)[0::2]
+            mask = mask.to(device=x.device, dtype=x.dtype)
         windows = window_partition(y, ws).reshape(-1, ws * ws, C)
         windows = self.attn(windows, mask)
         y = window_reverse(windows.reshape(-1, ws, ws, C), ws, H, W)
-        if shifted:
+        if shift_h or shift_w:
             y = torch.roll(y, shifts=(shift_h, shift_w), dims=(1, 2))
         x = x + y
         return x + self.mlp(self.norm2(x))
@@ -543,23 +586,8 @@ class SwinBlock(nn.Module):
 
 
 # %% nb="test:test_SwinBlock:2"
-from torchvision.models.swin_transformer import SwinTransformerBlock
-
-
-def torchvision_copy(block: SwinBlock, window_size: int, shift_size: int) -> SwinTransformerBlock:
-    """torchvision's block with your block's weights (its MLP has dropouts at indices 2 and 4)."""
-    tv = SwinTransformerBlock(block.norm1.normalized_shape[0], block.attn.num_heads, [window_size] * 2, [shift_size] * 2,
-                              mlp_ratio=block.mlp[0].out_features / block.mlp[0].in_features)
-    state = {k.replace("mlp.2.", "mlp.3."): v for k, v in block.state_dict().items()}
-    missing, unexpected = tv.load_state_dict(state, strict=False)
-    assert not unexpected and set(missing) == {"attn.relative_position_index"}, (
-        f"your block's parameter names do not match the contract: unexpected {unexpected}, missing {missing}"
-    )
-    return tv.eval()
-
-
 torch.manual_seed(3)
-for (H, W, ws, shift) in [(8, 8, 4, 0), (8, 8, 4, 2), (12, 8, 4, 2), (7, 14, 7, 3)]:
+for (H, W, ws, shift) in [(8, 8, 4, 0), (8, 8, 4, 2), (12, 8, 4, 2), (7, 14, 7, 3), (14, 7, 7, 3)]:
     block = SwinBlock(32, 4, window_size=ws, shift_size=shift).eval()
     with torch.no_grad():
         block.attn.relative_position_bias_table.normal_(0, 0.5)  # make a mis-indexed bias visible
@@ -568,7 +596,8 @@ for (H, W, ws, shift) in [(8, 8, 4, 0), (8, 8, 4, 2), (12, 8, 4, 2), (7, 14, 7, 
         ours, theirs = block(x), torchvision_copy(block, ws, shift)(x)
     assert ours.shape == x.shape, f"SwinBlock must keep the shape {tuple(x.shape)}, got {tuple(ours.shape)}"
     print(f"H={H:2d} W={W:2d} ws={ws} shift={shift}: max |yours - torchvision| = {(ours - theirs).abs().max().item():.2e}")
-    check_close(ours, theirs, f"SwinBlock vs torchvision's SwinTransformerBlock (H={H}, W={W}, ws={ws}, shift={shift})")
+    one_axis = " (a single window along one axis: shift only along the other)" if shift and (H == ws or W == ws) else ""
+    check_close(ours, theirs, f"SwinBlock vs torchvision's SwinTransformerBlock (H={H}, W={W}, ws={ws}, shift={shift}){one_axis}")
 print("SwinBlock: visible tests passed: your block computes what torchvision's SwinTransformerBlock computes")
 
 # %% nb="test:test_SwinBlock_hidden:4"
@@ -577,6 +606,99 @@ print("SwinBlock: visible tests passed: your block computes what torchvision's S
 from autograder import check
 
 check("day6_swin", "SwinBlock", SwinBlock)
+### END HIDDEN TESTS
+
+# %% [markdown] nb="readonly:padded_intro"
+# ## Exercise 9: Swin on maps of any size (4 points)
+#
+# Real feature maps are rarely multiples of the window. A detector's 800 x 1333 input gives a
+# 200 x 333 map at stride 4; Swin-B at 384 x 384 pixels gives 96 x 96 tokens, and 96 is not a
+# multiple of 7. The paper pads ("bottom-right padding is employed on the feature map if needed",
+# Sec. 3.2, footnote 4), and so does torchvision's `shifted_window_attention`:
+#
+# 1. `y = norm1(x)`, then pad `y` **with zeros at the bottom and on the right** to
+#    `Hp = ceil(H / ws) * ws` rows and `Wp = ceil(W / ws) * ws` columns (`F.pad` pads the last
+#    dimension first: `F.pad(y, (0, 0, 0, Wp - W, 0, Hp - H))`). The padding comes **after** the norm,
+#    so the padded tokens are zero vectors.
+# 2. Decide the shift per axis from the **padded** sizes: shift along an axis only if it holds more
+#    than one window (`Hp > ws`, `Wp > ws`), as in Exercise 8.
+# 3. Roll, partition, attend with the mask of the padded `Hp x Wp` map, reverse, roll back,
+#    exactly as in `SwinBlock`. The padded tokens are **not** masked: real tokens attend to them as
+#    to zero vectors (torchvision does this; the lesson measures how much weight they get).
+# 4. Crop back to `H x W`, add the residual, then the MLP branch (on real tokens only).
+#
+# `PaddedSwinBlock` is given as a subclass of your `SwinBlock`: same constructor, submodules and
+# `state_dict`; you write `forward` for any `H, W >= 1`. On maps whose sides are multiples of the
+# window it computes exactly what `SwinBlock` computes; on any size, what torchvision's
+# `SwinTransformerBlock` computes with the same weights.
+
+# %% nb="solution:PaddedSwinBlock"
+class PaddedSwinBlock(SwinBlock):
+    """A SwinBlock for maps of any size: pad (bottom/right, zeros, after norm1), attend, crop back."""
+
+    def __init__(self, dim: int, num_heads: int, window_size: int = 7, shift_size: int = 0, mlp_ratio: float = 4.0):
+        super().__init__(dim, num_heads, window_size=window_size, shift_size=shift_size, mlp_ratio=mlp_ratio)
+        self.window_size, self.shift_size = window_size, shift_size  # SwinBlock's attributes are not contract: set them
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, C), any H, W >= 1 -> (B, H, W, C)."""
+        ### BEGIN SOLUTION
+        B, H, W, C = x.shape
+        ws, shift = self.window_size, self.shift_size
+        pad_b, pad_r = -H % ws, -W % ws
+        y = F.pad(self.norm1(x), (0, 0, 0, pad_r, 0, pad_b))  # zeros after the norm, bottom and right
+        Hp, Wp = H + pad_b, W + pad_r
+        shift_h = shift if Hp > ws else 0  # one window along an axis: no shift along it
+        shift_w = shift if Wp > ws else 0
+        mask = None
+        if shift_h or shift_w:
+            y = torch.roll(y, shifts=(-shift_h, -shift_w), dims=(1, 2))
+            if shift_h and shift_w:
+                mask = shifted_window_mask(Hp, Wp, ws, shift)
+            elif shift_w:
+                mask = shifted_window_mask(2 * ws, Wp, ws, shift)[: Wp // ws]
+            else:
+                mask = shifted_window_mask(Hp, 2 * ws, ws, shift)[0::2]
+            mask = mask.to(device=x.device, dtype=x.dtype)
+        windows = self.attn(window_partition(y, ws).reshape(-1, ws * ws, C), mask)
+        y = window_reverse(windows.reshape(-1, ws, ws, C), ws, Hp, Wp)
+        if shift_h or shift_w:
+            y = torch.roll(y, shifts=(shift_h, shift_w), dims=(1, 2))
+        x = x + y[:, :H, :W]
+        return x + self.mlp(self.norm2(x))
+        ### END SOLUTION
+
+
+# %% nb="test:test_PaddedSwinBlock:1"
+torch.manual_seed(4)
+for (B, H, W, ws, shift) in [(1, 5, 9, 4, 2), (2, 3, 10, 4, 2), (1, 6, 6, 7, 3), (2, 9, 7, 7, 3)]:
+    block = PaddedSwinBlock(16, 2, window_size=ws, shift_size=shift).eval()
+    with torch.no_grad():
+        block.attn.relative_position_bias_table.normal_(0, 0.5)
+        block.norm1.bias.normal_(0, 0.5)  # a norm bias makes "pad before the norm" visible
+    x = torch.randn(B, H, W, 16)
+    with torch.no_grad():
+        ours, theirs = block(x), torchvision_copy(block, ws, shift)(x)
+    assert ours.shape == x.shape, (
+        f"PaddedSwinBlock on {tuple(x.shape)} must return the same shape (crop the padding off), got {tuple(ours.shape)}"
+    )
+    print(f"H={H} W={W} ws={ws} shift={shift} (padded to {-(-H // ws) * ws} x {-(-W // ws) * ws}): "
+          f"max |yours - torchvision| = {(ours - theirs).abs().max().item():.2e}")
+    check_close(ours, theirs, f"PaddedSwinBlock vs torchvision's SwinTransformerBlock (H={H}, W={W}, ws={ws}, shift={shift})")
+same = PaddedSwinBlock(16, 2, window_size=4, shift_size=2).eval()
+plain_block = SwinBlock(16, 2, window_size=4, shift_size=2).eval()
+plain_block.load_state_dict(same.state_dict())
+x = torch.randn(2, 8, 12, 16)
+with torch.no_grad():
+    check_close(same(x), plain_block(x), "PaddedSwinBlock vs your SwinBlock on an (8, 12) map (no padding needed)")
+print("PaddedSwinBlock: visible tests passed")
+
+# %% nb="test:test_PaddedSwinBlock_hidden:3"
+# Hidden tests for `PaddedSwinBlock` run here when your notebook is graded.
+### BEGIN HIDDEN TESTS
+from autograder import check
+
+check("day6_swin", "PaddedSwinBlock", PaddedSwinBlock)
 ### END HIDDEN TESTS
 
 # %% [markdown] nb="readonly:quiz_intro"
@@ -588,14 +710,14 @@ check("day6_swin", "SwinBlock", SwinBlock)
 # **Question 1.** Doubling the side of the input image (4x the tokens, $C$ and $M$ fixed): by
 # roughly what factor do the attention costs of Eq. (1) and Eq. (2) grow, once the image is large?
 #
-# * A. Both by 4.
-# * B. Global by 16, window by 4.
-# * C. Global by 4, window by 2.
-# * D. Both by 16.
+# * A. Global by about 16, window by about 4.
+# * B. Both by about 4, like the number of tokens.
+# * C. Global by about 8, window by about 2.
+# * D. Global by about 16, window not at all.
 
 # %% nb="solution:quiz_1"
 ### BEGIN SOLUTION
-quiz_1 = "B"
+quiz_1 = "A"
 ### END SOLUTION
 
 # %% nb="test:test_quiz_1:1"
@@ -610,10 +732,10 @@ check("day6_swin", "quiz_1", quiz_1)
 # **Question 2.** A shifted block of Swin-T's first stage: a $56 \times 56$ map, $M = 7$, shift 3,
 # so $8 \times 8 = 64$ windows. In how many of them does the mask block some pairs of tokens?
 #
-# * A. 1 (only the bottom-right window)
-# * B. 8 (the last row of windows)
-# * C. 15 (the last row and the last column of windows)
-# * D. 64 (every window)
+# * A. 1: only the bottom-right window mixes regions.
+# * B. 8: the windows of the last row mix regions.
+# * C. 15: the last row and the last column of windows.
+# * D. 64: every window, since every window was shifted.
 
 # %% nb="solution:quiz_2"
 ### BEGIN SOLUTION
@@ -629,13 +751,14 @@ check("day6_swin", "quiz_2", quiz_2)
 ### END HIDDEN TESTS
 
 # %% [markdown] nb="readonly:quiz_3_text"
-# **Question 3.** Instead of the cyclic shift, one could displace the window grid by $M/2$ and
-# zero-pad the border, as in the naive version of shifted windows. Why does Swin roll the map instead?
+# **Question 3.** Instead of the cyclic shift, one could displace the window grid by
+# $\lfloor M/2 \rfloor$ and pad the partial windows at the border (the paper's "naive solution",
+# Sec. 3.2). Why does Swin roll the map instead?
 #
-# * A. Rolling makes the windows overlap, so every token sees more neighbours.
-# * B. Rolling removes the need for a mask.
-# * C. Padding would change the relative position index.
-# * D. Rolling keeps the number of windows at $(h/M)(w/M)$, so the shifted block costs the same as the regular one; padding would need $(h/M + 1)(w/M + 1)$ windows.
+# * A. Rolling lets windows overlap, so each token sees more neighbours.
+# * B. Rolling needs no attention mask at all, unlike padding.
+# * C. Padding would change the relative position index table.
+# * D. Rolling keeps $(h/M)(w/M)$ windows; padding needs $(h/M+1)(w/M+1)$.
 
 # %% nb="solution:quiz_3"
 ### BEGIN SOLUTION
@@ -648,4 +771,26 @@ assert isinstance(quiz_3, str) and quiz_3.strip().upper() in {"A", "B", "C", "D"
 from autograder import check
 
 check("day6_swin", "quiz_3", quiz_3)
+### END HIDDEN TESTS
+
+# %% [markdown] nb="readonly:quiz_4_text"
+# **Question 4.** torchvision's `SwinTransformerBlock` with $M = 7$ and shift 3 receives a
+# $5 \times 10$ feature map. What does it do?
+#
+# * A. It raises an error: 5 and 10 are not multiples of 7.
+# * B. Pads to 7 x 14, rolls along the width only, crops to 5 x 10.
+# * C. Pads to 7 x 14, rolls along both axes by 3, crops back to 5 x 10.
+# * D. Shrinks the window to 5 x 5 so that it fits, with no shift.
+
+# %% nb="solution:quiz_4"
+### BEGIN SOLUTION
+quiz_4 = "B"
+### END SOLUTION
+
+# %% nb="test:test_quiz_4:1"
+assert isinstance(quiz_4, str) and quiz_4.strip().upper() in {"A", "B", "C", "D"}, "quiz_4 must be one of 'A', 'B', 'C', 'D'"
+### BEGIN HIDDEN TESTS
+from autograder import check
+
+check("day6_swin", "quiz_4", quiz_4)
 ### END HIDDEN TESTS

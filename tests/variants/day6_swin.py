@@ -1,10 +1,25 @@
 """Wrong and right implementations of Day 6's exercises, fed to the hidden checks by the tests.
 
 Each source replaces one solution cell; the other cells of the solution notebook (the correct
-window_partition, WindowAttention, ...) are defined around it.
+window_partition, WindowAttention, SwinBlock, ...) are defined around it. Blocks rely only on the
+contract of ``shifted_window_mask`` (one int shift for both axes): the per-axis masks below are
+built from it (``_axis_mask``) or from scratch.
 """
 
-_BLOCK_INIT = '''
+# A per-axis shifted-window mask from the int contract: with one row of windows (H == ws) the top
+# row of windows of a map twice as tall is unshifted along H; with one column, the first column of
+# a map twice as wide.
+_AXIS_MASK = '''
+def _axis_mask(H, W, ws, sh, sw):
+    if sh and sw:
+        return shifted_window_mask(H, W, ws, sh)
+    if sw:
+        return shifted_window_mask(2 * ws, W, ws, sw)[: W // ws]
+    return shifted_window_mask(H, 2 * ws, ws, sh)[0::2]
+'''
+
+_BLOCK_INIT = _AXIS_MASK + '''
+
 class SwinBlock(nn.Module):
     def __init__(self, dim, num_heads, window_size=7, shift_size=0, mlp_ratio=4.0):
         super().__init__()
@@ -39,6 +54,44 @@ _MLP = '''
         return x + self.mlp(self.norm2(x))
 '''
 
+# PaddedSwinBlock: the given constructor, then a forward that starts with the padded sizes.
+_PAD_INIT = _AXIS_MASK + '''
+
+class PaddedSwinBlock(SwinBlock):
+    def __init__(self, dim, num_heads, window_size=7, shift_size=0, mlp_ratio=4.0):
+        super().__init__(dim, num_heads, window_size=window_size, shift_size=shift_size, mlp_ratio=mlp_ratio)
+        self.window_size, self.shift_size = window_size, shift_size
+
+    def forward(self, x):
+        B, H, W, C = x.shape
+        ws, s = self.window_size, self.shift_size
+        pb, pr = -H % ws, -W % ws
+        Hp, Wp = H + pb, W + pr
+'''
+# Shift per axis from the padded sizes, roll, attend with the mask of the padded map, roll back.
+_PAD_ATTEND = '''
+        sh = s if Hp > ws else 0
+        sw = s if Wp > ws else 0
+        mask = None
+        if sh or sw:
+            y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
+            mask = _axis_mask(Hp, Wp, ws, sh, sw).to(x.dtype)
+        windows = self.attn(window_partition(y, ws).reshape(-1, ws * ws, C), mask)
+        y = window_reverse(windows.reshape(-1, ws, ws, C), ws, Hp, Wp)
+        if sh or sw:
+            y = torch.roll(y, shifts=(sh, sw), dims=(1, 2))
+'''
+_PAD_END = '''
+        x = x + y[:, :H, :W]
+        return x + self.mlp(self.norm2(x))
+'''
+
+
+def _padded(body: str) -> str:
+    """A PaddedSwinBlock whose forward continues with ``body`` (indented 8 spaces)."""
+    return _PAD_INIT + body
+
+
 WRONG = {
     "msa_flops": {
         "h*w**2 instead of (h*w)**2": '''
@@ -63,6 +116,14 @@ def wmsa_flops(h, w, C, M):
 def wmsa_flops(h, w, C, M):
     return 4 * M**2 * C**2 + 2 * M**4 * C
 ''',
+        "whole windows counted with //": '''
+def wmsa_flops(h, w, C, M):
+    return (h // M) * (w // M) * (4 * M**2 * C**2 + 2 * M**4 * C)
+''',
+        "windows of the padded map (ceil)": '''
+def wmsa_flops(h, w, C, M):
+    return math.ceil(h / M) * math.ceil(w / M) * (4 * M**2 * C**2 + 2 * M**4 * C)
+''',
     },
     "window_partition": {
         "windows in column-major order": '''
@@ -80,6 +141,26 @@ def window_partition(x, window_size):
     B, H, W, C = x.shape
     x = x.reshape(B, H // window_size, window_size, W // window_size, window_size, C)
     return x.permute(0, 1, 3, 4, 2, 5).reshape(-1, window_size, window_size, C)
+''',
+        "view that needs a contiguous input": '''
+def window_partition(x, window_size):
+    B, H, W, C = x.shape
+    ws = window_size
+    x = x.view(B * (H // ws), ws, W // ws, ws, C)
+    return x.permute(0, 2, 1, 3, 4).contiguous().view(-1, ws, ws, C)
+''',
+        "windows copied into a float32 tensor": '''
+def window_partition(x, window_size):
+    B, H, W, C = x.shape
+    ws = window_size
+    out = torch.zeros(B * (H // ws) * (W // ws), ws, ws, C)
+    k = 0
+    for b in range(B):
+        for r in range(0, H, ws):
+            for c in range(0, W, ws):
+                out[k] = x[b, r:r + ws, c:c + ws]
+                k += 1
+    return out
 ''',
     },
     "window_reverse": {
@@ -204,6 +285,18 @@ def shifted_window_mask(H, W, window_size, shift_size):
     win = regions.reshape(H // ws, ws, W // ws, ws).permute(2, 0, 1, 3).reshape(-1, ws * ws)
     return torch.zeros(win.shape[0], win.shape[1], win.shape[1]).masked_fill(win[:, :, None] != win[:, None, :], -100.0)
 ''',
+        "no strips along an axis with a single window (the block's rule inside the mask)": '''
+def shifted_window_mask(H, W, window_size, shift_size):
+    def strips(size):
+        label = torch.zeros(size)
+        if size > window_size:
+            label[size - window_size : size - shift_size] = 1
+            label[size - shift_size :] = 2
+        return label
+    regions = strips(H)[:, None] * 3 + strips(W)[None, :]
+    win = window_partition(regions[None, :, :, None], window_size).reshape(-1, window_size * window_size)
+    return torch.zeros(win.shape[0], win.shape[1], win.shape[1]).masked_fill(win[:, :, None] != win[:, None, :], -100.0)
+''',
     },
     "WindowAttention": {
         "bias table indexed with the transposed index": '''
@@ -307,6 +400,27 @@ class WindowAttention(nn.Module):
         attn = attn + bias.reshape(N, N, -1).permute(2, 0, 1)
         return self.proj((attn.softmax(-1) @ v).transpose(1, 2).reshape(B_, N, C))
 ''',
+        "softmax over the queries (dim=-2)": '''
+class WindowAttention(nn.Module):
+    def __init__(self, dim, window_size, num_heads, qkv_bias=True):
+        super().__init__()
+        self.num_heads, self.scale = num_heads, (dim // num_heads) ** -0.5
+        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window_size - 1) ** 2, num_heads))
+        self.register_buffer("relative_position_index", relative_position_index(window_size), persistent=False)
+
+    def forward(self, x, mask=None):
+        B_, N, C = x.shape
+        q, k, v = self.qkv(x).reshape(B_, N, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        attn = (q * self.scale) @ k.transpose(-2, -1)
+        bias = self.relative_position_bias_table[self.relative_position_index.reshape(-1)]
+        attn = attn + bias.reshape(N, N, -1).permute(2, 0, 1)
+        if mask is not None:
+            nw = mask.shape[0]
+            attn = (attn.view(-1, nw, self.num_heads, N, N) + mask[None, :, None]).view(B_, self.num_heads, N, N)
+        return self.proj((attn.softmax(-2) @ v).transpose(1, 2).reshape(B_, N, C))
+''',
         "heads split from the wrong axis": '''
 class WindowAttention(nn.Module):
     def __init__(self, dim, window_size, num_heads, qkv_bias=True):
@@ -372,7 +486,7 @@ class PatchMerging(nn.Module):
         mask = None
         if sh or sw:
             y = torch.roll(y, shifts=(sh, sw), dims=(1, 2))
-            mask = shifted_window_mask(H, W, ws, (sh, sw))
+            mask = _axis_mask(H, W, ws, sh, sw)
 ''' + _ATTEND + '''
         if sh or sw:
             y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
@@ -382,7 +496,7 @@ class PatchMerging(nn.Module):
         mask = None
         if sh or sw:
             y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
-            mask = shifted_window_mask(H, W, ws, (sh, sw))
+            mask = _axis_mask(H, W, ws, sh, sw)
 ''' + _ATTEND + _MLP),
         "mask missing": _block(_PER_AXIS + '''
         y = self.norm1(x)
@@ -395,14 +509,14 @@ class PatchMerging(nn.Module):
 ''' + _MLP),
         "mask applied to the unshifted map (no roll)": _block(_PER_AXIS + '''
         y = self.norm1(x)
-        mask = shifted_window_mask(H, W, ws, (sh, sw)) if (sh or sw) else None
+        mask = _axis_mask(H, W, ws, sh, sw) if (sh or sw) else None
 ''' + _ATTEND + _MLP),
         "mask applied in the unshifted block too": _block('''
-        s = self.shift_size if self.shift_size > 0 else ws // 2
+        s = self.shift_size if self.shift_size > 0 else max(1, ws // 2)
         sh = s if H > ws else 0
         sw = s if W > ws else 0
         y = self.norm1(x)
-        mask = shifted_window_mask(H, W, ws, (sh, sw)) if (sh or sw) else None
+        mask = _axis_mask(H, W, ws, sh, sw) if (sh or sw) else None
         if self.shift_size > 0 and (sh or sw):
             y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
 ''' + _ATTEND + '''
@@ -420,12 +534,22 @@ class PatchMerging(nn.Module):
         if s:
             y = torch.roll(y, shifts=(s, s), dims=(1, 2))
 ''' + _MLP),
+        "rolls per axis but masks both axes (one shift for both)": _block(_PER_AXIS + '''
+        y = self.norm1(x)
+        mask = None
+        if sh or sw:
+            y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
+            mask = shifted_window_mask(H, W, ws, self.shift_size)
+''' + _ATTEND + '''
+        if sh or sw:
+            y = torch.roll(y, shifts=(sh, sw), dims=(1, 2))
+''' + _MLP),
         "post-norm instead of pre-norm": _block(_PER_AXIS + '''
         y = x
         mask = None
         if sh or sw:
             y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
-            mask = shifted_window_mask(H, W, ws, (sh, sw))
+            mask = _axis_mask(H, W, ws, sh, sw)
 ''' + _ATTEND + '''
         if sh or sw:
             y = torch.roll(y, shifts=(sh, sw), dims=(1, 2))
@@ -433,9 +557,88 @@ class PatchMerging(nn.Module):
         return self.norm2(x + self.mlp(x))
 '''),
     },
+    "PaddedSwinBlock": {
+        "pads before norm1 (padded tokens become LayerNorm's bias)": _padded('''
+        y = self.norm1(F.pad(x, (0, 0, 0, pr, 0, pb)))
+''' + _PAD_ATTEND + _PAD_END),
+        "pads at the top left": _padded('''
+        y = F.pad(self.norm1(x), (0, 0, pr, 0, pb, 0))
+''' + _PAD_ATTEND + '''
+        x = x + y[:, pb:, pr:]
+        return x + self.mlp(self.norm2(x))
+'''),
+        "masks the padded tokens out": _padded('''
+        y = F.pad(self.norm1(x), (0, 0, 0, pr, 0, pb))
+        sh = s if Hp > ws else 0
+        sw = s if Wp > ws else 0
+        real = F.pad(torch.ones(1, H, W, 1), (0, 0, 0, pr, 0, pb))
+        if sh or sw:
+            y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
+            real = torch.roll(real, shifts=(-sh, -sw), dims=(1, 2))
+        real = window_partition(real, ws).reshape(-1, ws * ws)
+        mask = torch.where(real[:, None, :] > 0, 0.0, -100.0).expand(-1, ws * ws, -1)
+        if sh or sw:
+            mask = mask + _axis_mask(Hp, Wp, ws, sh, sw)
+        windows = self.attn(window_partition(y, ws).reshape(-1, ws * ws, C), mask.to(x.dtype))
+        y = window_reverse(windows.reshape(-1, ws, ws, C), ws, Hp, Wp)
+        if sh or sw:
+            y = torch.roll(y, shifts=(sh, sw), dims=(1, 2))
+''' + _PAD_END),
+        "shifts both axes even where the padded map holds one window": _padded('''
+        y = F.pad(self.norm1(x), (0, 0, 0, pr, 0, pb))
+        mask = None
+        if s:
+            y = torch.roll(y, shifts=(-s, -s), dims=(1, 2))
+            mask = shifted_window_mask(Hp, Wp, ws, s).to(x.dtype)
+        windows = self.attn(window_partition(y, ws).reshape(-1, ws * ws, C), mask)
+        y = window_reverse(windows.reshape(-1, ws, ws, C), ws, Hp, Wp)
+        if s:
+            y = torch.roll(y, shifts=(s, s), dims=(1, 2))
+''' + _PAD_END),
+        "does not crop the padding off": _padded('''
+        y = F.pad(self.norm1(x), (0, 0, 0, pr, 0, pb))
+''' + _PAD_ATTEND + '''
+        x = F.pad(x, (0, 0, 0, pr, 0, pb)) + y
+        return x + self.mlp(self.norm2(x))
+'''),
+        "edge (replicate) padding instead of zeros": _padded('''
+        y = F.pad(self.norm1(x).permute(0, 3, 1, 2), (0, pr, 0, pb), mode="replicate").permute(0, 2, 3, 1)
+''' + _PAD_ATTEND + _PAD_END),
+        "crops before rolling back": _padded('''
+        y = F.pad(self.norm1(x), (0, 0, 0, pr, 0, pb))
+        sh = s if Hp > ws else 0
+        sw = s if Wp > ws else 0
+        mask = None
+        if sh or sw:
+            y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
+            mask = _axis_mask(Hp, Wp, ws, sh, sw).to(x.dtype)
+        windows = self.attn(window_partition(y, ws).reshape(-1, ws * ws, C), mask)
+        y = window_reverse(windows.reshape(-1, ws, ws, C), ws, Hp, Wp)[:, :H, :W]
+        if sh or sw:
+            y = torch.roll(y, shifts=(sh, sw), dims=(1, 2))
+        x = x + y
+        return x + self.mlp(self.norm2(x))
+'''),
+    },
 }
 
 RIGHT = {
+    "msa_flops": {
+        "the six products written out": '''
+def msa_flops(h, w, C):
+    n = h * w
+    q = k = v = out = n * C * C
+    scores = weighted = n * n * C
+    return q + k + v + out + scores + weighted
+''',
+    },
+    "wmsa_flops": {
+        "per-window cost times a fractional window count": '''
+def wmsa_flops(h, w, C, M):
+    windows = h * w / M**2
+    return round(windows * (4 * M**2 * C**2 + 2 * M**4 * C))
+''',
+    },
     "window_partition": {
         "cut out with loops and stacked": '''
 def window_partition(x, window_size):
@@ -565,5 +768,68 @@ class PatchMerging(nn.Module):
         x = shortcut + y
         return x + self.mlp(self.norm2(x))
 '''),
+        "per-axis mask from the int contract (a taller or wider map)": _block(_PER_AXIS + '''
+        y = self.norm1(x)
+        mask = None
+        if sh or sw:
+            y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
+            mask = _axis_mask(H, W, ws, sh, sw).to(x.dtype)
+''' + _ATTEND + '''
+        if sh or sw:
+            y = torch.roll(y, shifts=(sh, sw), dims=(1, 2))
+''' + _MLP),
+    },
+    "PaddedSwinBlock": {
+        "independent module, zeros written into a larger tensor, torchvision-style slices": '''
+class PaddedSwinBlock(nn.Module):
+    def __init__(self, dim, num_heads, window_size=7, shift_size=0, mlp_ratio=4.0):
+        super().__init__()
+        self.ws, self.s = window_size, shift_size
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, window_size, num_heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(), nn.Linear(int(dim * mlp_ratio), dim))
+
+    def forward(self, x):
+        B, H, W, C = x.shape
+        ws = self.ws
+        Hp, Wp = -(-H // ws) * ws, -(-W // ws) * ws
+        y = x.new_zeros(B, Hp, Wp, C)
+        y[:, :H, :W] = self.norm1(x)
+        sh = self.s if Hp > ws else 0
+        sw = self.s if Wp > ws else 0
+        mask = None
+        if sh or sw:
+            y = torch.roll(y, shifts=(-sh, -sw), dims=(1, 2))
+            img = torch.zeros(Hp, Wp)
+            rows = (slice(0, -ws), slice(-ws, -sh), slice(-sh, None)) if sh else (slice(None),)
+            cols = (slice(0, -ws), slice(-ws, -sw), slice(-sw, None)) if sw else (slice(None),)
+            for k, (r, c) in enumerate((r, c) for r in rows for c in cols):
+                img[r, c] = k
+            lab = window_partition(img[None, :, :, None], ws).reshape(-1, ws * ws)
+            mask = torch.where(lab[:, :, None] == lab[:, None, :], 0.0, -100.0).to(x.dtype)
+        out = self.attn(window_partition(y, ws).reshape(-1, ws * ws, C), mask)
+        y = window_reverse(out.reshape(-1, ws, ws, C), ws, Hp, Wp)
+        if sh or sw:
+            y = torch.roll(y, shifts=(sh, sw), dims=(1, 2))
+        x = x + y[:, :H, :W]
+        return x + self.mlp(self.norm2(x))
+''',
+        "subclass, F.pad, one roll per axis": _padded('''
+        y = F.pad(self.norm1(x), (0, 0, 0, pr, 0, pb))
+        sh = s if Hp > ws else 0
+        sw = s if Wp > ws else 0
+        if sh:
+            y = y.roll(-sh, 1)
+        if sw:
+            y = y.roll(-sw, 2)
+        mask = _axis_mask(Hp, Wp, ws, sh, sw).to(x.dtype) if (sh or sw) else None
+        windows = self.attn(window_partition(y, ws).reshape(-1, ws * ws, C), mask)
+        y = window_reverse(windows.reshape(-1, ws, ws, C), ws, Hp, Wp)
+        if sh:
+            y = y.roll(sh, 1)
+        if sw:
+            y = y.roll(sw, 2)
+''' + _PAD_END),
     },
 }
