@@ -213,7 +213,9 @@ plt.show()
 #
 # The SE block is torchvision's own, `torchvision.ops.SqueezeExcitation(C, C/r)` (the one inside its
 # EfficientNet and MobileNetV3). Its `fc1` and `fc2` are $1\times1$ convolutions, which on the
-# $(B, C, 1, 1)$ pooled map are exactly the two linear layers of the formula. ECA (Section 6) is written
+# $(B, C, 1, 1)$ pooled map are exactly the two linear layers of the formula. We initialise them with
+# normal weights of variance $1/\text{fan-in}$ and zero biases, so that the 4 bottleneck units start out
+# in use (Section 6 prints how many are still active after training). ECA (Section 6) is written
 # here as a sliding window over the vector of channel means; in the assignment you build both blocks
 # yourself as `nn.Module`s, with `nn.Linear` and `nn.Conv1d`.
 
@@ -225,6 +227,15 @@ def se_gates(se: SqueezeExcitation, s: torch.Tensor) -> torch.Tensor:
     multiplies the input by the result.
     """
     return se._scale(s[:, :, None, None])[:, :, 0, 0]
+
+
+def trainable_se(channels: int, hidden: int) -> SqueezeExcitation:
+    """torchvision's SE block, initialised with N(0, 1/fan_in) weights and zero biases (see the text)."""
+    se = SqueezeExcitation(channels, hidden)
+    for conv in (se.fc1, se.fc2):
+        nn.init.normal_(conv.weight, std=conv.in_channels**-0.5)
+        nn.init.zeros_(conv.bias)
+    return se
 
 
 class SlidingWindowECA(nn.Module):
@@ -308,7 +319,7 @@ def train(gate: nn.Module | None, seed: int = 0) -> tuple[CropClassifier, float]
 
 t0 = time.perf_counter()
 results = {}
-for label, make in (("no gate", lambda: None), ("SE (r=4)", lambda: SqueezeExcitation(16, 4)), ("ECA (k=3)", lambda: SlidingWindowECA(3))):
+for label, make in (("no gate", lambda: None), ("SE (r=4)", lambda: trainable_se(16, 4)), ("ECA (k=3)", lambda: SlidingWindowECA(3))):
     accs = []
     for seed in range(3):
         model, acc = train(make(), seed)
@@ -566,7 +577,10 @@ plt.show()
 # As matrices: both compute a pre-activation $z = M s$ from the squeezed vector. For ECA $M$ is a
 # **banded** $C\times C$ matrix (the same $k$ weights on every row, shifted). SE's map is nonlinear;
 # its Jacobian $\partial z/\partial s = W_2\,\mathrm{diag}(\mathrm{ReLU}')\,W_1$ at a photo is a
-# low-rank **dense** matrix (rank at most $C/r$). Below, both from the models trained in Section 3.
+# low-rank **dense** matrix (rank at most $C/r$, the number of bottleneck units the ReLU lets through).
+# Below, both from the models trained in Section 3; the SE Jacobian at the photo with the most active
+# units. A unit that is off for a photo contributes nothing to that photo's gates (the counts are printed;
+# a photo with no active unit gets the same gates whatever its content: $\sigma(b_2)$).
 
 # %%
 with torch.no_grad():
@@ -582,10 +596,13 @@ with torch.no_grad():
     assert torch.allclose(torch.sigmoid(band @ s0), eca_model.gate.gates(s0[None])[0], atol=1e-6)
     se = se_model.gate  # torchvision's fc1, fc2 are 1x1 convolutions: weights (out, in, 1, 1)
     w1, b1, w2 = se.fc1.weight[:, :, 0, 0], se.fc1.bias, se.fc2.weight[:, :, 0, 0]
-    active = ((w1 @ s0 + b1) > 0).float()  # which bottleneck units the ReLU lets through for this photo
-    jac = w2 @ torch.diag(active) @ w1
+    active = (squeeze @ w1.T + b1) > 0  # (3 photos, C/r): which bottleneck units the ReLU lets through
+    for name, units in zip(photos, active):
+        print(f"{name:12s}: {int(units.sum())} of {units.numel()} bottleneck units active")
+    pick = int(active.sum(dim=1).argmax())  # the photo with the most active units
+    jac = w2 @ torch.diag(active[pick].float()) @ w1
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.3))
-for ax, m, title in ((axes[0], jac, f"SE: dense, rank {int(torch.linalg.matrix_rank(jac))} (photo: temple)"),
+for ax, m, title in ((axes[0], jac, f"SE: dense, rank {int(torch.linalg.matrix_rank(jac))} (photo: {list(photos)[pick]})"),
                      (axes[1], band, f"ECA: banded, k = {k}, {k} parameters")):
     lim = m.abs().max().item()
     im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
