@@ -212,12 +212,12 @@ plt.show()
 # photo for training and from the right half for testing.
 #
 # The SE block is torchvision's own, `torchvision.ops.SqueezeExcitation(C, C/r)` (the one inside its
-# EfficientNet and MobileNetV3). Its `fc1` and `fc2` are $1\times1$ convolutions, which on the
-# $(B, C, 1, 1)$ pooled map are exactly the two linear layers of the formula. We initialise them with
-# normal weights of variance $1/\text{fan-in}$ and zero biases, so that the 4 bottleneck units start out
-# in use (Section 6 prints how many are still active after training). ECA (Section 6) is written
-# here as a sliding window over the vector of channel means; in the assignment you build both blocks
-# yourself as `nn.Module`s, with `nn.Linear` and `nn.Conv1d`.
+# EfficientNet and RegNet; MobileNetV3 uses it with a hard sigmoid). Its `fc1` and `fc2` are $1\times1$
+# convolutions, which on the $(B, C, 1, 1)$ pooled map are exactly the two linear layers of the formula.
+# We initialise them with normal weights of variance $1/\text{fan-in}$ and zero biases, so that the 4
+# bottleneck units start out in use (Section 6 prints how many are still active after training). ECA
+# (Section 6) is written here as a sliding window over the vector of channel means; in the assignment
+# you build both blocks yourself as `nn.Module`s, with `nn.Linear` and `nn.Conv1d`.
 
 # %%
 def se_gates(se: SqueezeExcitation, s: torch.Tensor) -> torch.Tensor:
