@@ -550,7 +550,10 @@ plt.show()
 # * In SE-POST the all-shortcut path shrinks by the product of the gates, about $0.5^{16}$ after 16 blocks,
 #   yet the signal does not vanish (left plot): every branch ends in a batch norm, which puts a unit-scale
 #   signal back in at each block, and the signal settles at a lower, steady level. Nothing collapses; what
-#   SE-POST loses at initialisation is the clean shortcut that makes deep residual networks easy to optimise.
+#   SE-POST loses at initialisation is the clean shortcut. He et al. (*Identity Mappings in Deep Residual
+#   Networks*, 2016, Sec. 3 and Table 1) found that scaling or gating the shortcut makes very deep ResNets
+#   harder to optimise, and that a shortcut gate initialised near 1 (a large bias) comes much closer to the
+#   plain shortcut.
 # * None of this is trained. The gates are learned, and whether training recovers what SE-POST takes away
 #   is what Table 14 measured: almost, at half a point of top-1 error on ImageNet.
 
@@ -678,7 +681,7 @@ else:
 # | gate of channel $c$ sees | all channels (through a rank-$C/r$ bottleneck) | channels $c-\lfloor k/2\rfloor..c+\lfloor k/2\rfloor$ |
 #
 # * The gate is one sigmoid factor per channel, broadcast over $H, W$ as `(B, C, 1, 1)`.
-# * At initialisation an SE gate sits near 0.5; the gates are learned.
+# * SE gates start around 0.5 (an untrained block roughly halves the channels); the gates are learned.
 # * In a residual network, gate the residual branch, before the addition: the shortcut stays clean. Gating the
 #   sum (SE-POST) cost about half a point of top-1 error on ImageNet (Hu et al., Table 14); it does not collapse.
 # * The assignment: `SEBlock`, `eca_kernel_size`, `ECABlock` as `nn.Module`s with fixed attribute names, and
