@@ -539,6 +539,11 @@ class SEBlock(nn.Module):
 """,
     },
     "eca_kernel_size": {
+        "odd by arithmetic": """
+def eca_kernel_size(channels, gamma=2, b=1):
+    t = int(abs(math.log(channels, 2) + b) / abs(gamma))
+    return t + 1 - t % 2
+""",
         "floor and bit test": """
 def eca_kernel_size(channels, gamma=2, b=1):
     t = math.floor(abs((math.log(channels, 2) + b) / gamma))
@@ -551,6 +556,28 @@ def eca_kernel_size(channels, gamma=2, b=1):
         y = F.adaptive_avg_pool2d(x, 1)  # (B, C, 1, 1)
         y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
         return x * y.sigmoid().expand_as(x)
+""",
+        "explicit zero padding, then an unpadded conv1d": _ECA_HEAD
+        + """
+        k = self.conv.weight.shape[-1]
+        s = F.pad(x.mean(dim=(2, 3)), (k // 2, k // 2))[:, None, :]
+        g = torch.sigmoid(F.conv1d(s, self.conv.weight))[:, 0]
+        return x * g.view(*g.shape, 1, 1)
+""",
+        "one channel at a time, weights read from the conv": _ECA_HEAD
+        + """
+        s = x.mean(dim=(2, 3))
+        w = self.conv.weight[0, 0]
+        k = w.shape[0]
+        gates = []
+        for c in range(s.shape[1]):
+            z = torch.zeros_like(s[:, 0])
+            for j in range(k):
+                src = c + j - k // 2
+                if 0 <= src < s.shape[1]:
+                    z = z + w[j] * s[:, src]
+            gates.append(torch.sigmoid(z))
+        return x * torch.stack(gates, dim=1)[:, :, None, None]
 """,
         "functional conv1d on the weight": _ECA_HEAD
         + """
