@@ -67,3 +67,74 @@ def eca_gate(s: torch.Tensor, w: torch.Tensor, act: str = "sigmoid") -> torch.Te
 
 def eca(x: torch.Tensor, w: torch.Tensor, pool: str = "mean", act: str = "sigmoid") -> torch.Tensor:
     return x * eca_gate(_pool(x, pool), w, act=act)[:, :, None, None]
+
+
+# ---------------------------------------------------------------------------- SE-ResNet basic block
+BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+
+
+def _bn(x: torch.Tensor, p: dict[str, torch.Tensor], prefix: str, train: bool) -> torch.Tensor:
+    # clones: in training mode F.batch_norm updates the running statistics it is given
+    mean, var = p[f"{prefix}.running_mean"].clone(), p[f"{prefix}.running_var"].clone()
+    return F.batch_norm(x, mean, var, p[f"{prefix}.weight"], p[f"{prefix}.bias"], training=train, momentum=0.1, eps=1e-5)
+
+
+def se_basic_block(
+    x: torch.Tensor,
+    p: dict[str, torch.Tensor],
+    stride: int,
+    train: bool = False,
+    placement: str = "branch",
+    final_relu: bool = True,
+    shortcut_bn: bool = True,
+) -> torch.Tensor:
+    """Functional SE-ResNet basic block; ``p`` holds the contract's state_dict entries.
+
+    ``placement``: "branch" (right: SE on the residual branch before the addition), "post" (SE on the
+    sum, before the final ReLU), "after_relu" (SE on the block's output), "shortcut" (SE on the
+    shortcut), "none" (no SE), "before_bn2" (SE between conv2 and bn2). The other switches name further typical mistakes.
+    """
+    se_p = {k[3:]: v for k, v in p.items() if k.startswith("se.")}
+    out = F.relu(_bn(F.conv2d(x, p["conv1.weight"], stride=stride, padding=1), p, "bn1", train))
+    out = F.conv2d(out, p["conv2.weight"], padding=1)
+    if placement == "before_bn2":
+        out = se(out, se_p)
+    out = _bn(out, p, "bn2", train)
+    if "downsample.0.weight" in p:
+        shortcut = F.conv2d(x, p["downsample.0.weight"], stride=stride)
+        if shortcut_bn:
+            shortcut = _bn(shortcut, p, "downsample.1", train)
+    else:
+        shortcut = x
+    if placement == "branch":
+        out = se(out, se_p)
+    elif placement == "shortcut":
+        shortcut = se(shortcut, se_p)
+    out = out + shortcut
+    if placement == "post":
+        out = se(out, se_p)
+    if placement == "after_relu":
+        return se(F.relu(out), se_p)
+    return F.relu(out) if final_relu else out
+
+
+def se_basic_block_torchvision(x: torch.Tensor, p: dict[str, torch.Tensor], stride: int, train: bool = False) -> torch.Tensor:
+    """The same block built from torchvision's ``BasicBlock`` and ``SqueezeExcitation`` (after ``bn2``)."""
+    from torchvision.models.resnet import BasicBlock
+    from torchvision.ops import SqueezeExcitation
+
+    c_out, c_in = p["conv1.weight"].shape[:2]
+    hidden = p["se.fc1.weight"].shape[0]
+    downsample = None
+    if "downsample.0.weight" in p:
+        downsample = torch.nn.Sequential(
+            torch.nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), torch.nn.BatchNorm2d(c_out)
+        )
+    block = BasicBlock(c_in, c_out, stride=stride, downsample=downsample)
+    block.load_state_dict({k: v for k, v in p.items() if not k.startswith("se.")}, strict=True)
+    gate = SqueezeExcitation(c_out, hidden)  # fc1, fc2 are 1x1 convolutions: the Linear weights with two unit axes
+    gate.load_state_dict({k[3:]: v[..., None, None] if k.endswith("weight") else v for k, v in p.items() if k.startswith("se.")})
+    block.bn2 = torch.nn.Sequential(block.bn2, gate)
+    block = block.to(x.dtype).train(train)
+    with torch.no_grad():
+        return block(x.clone())

@@ -21,6 +21,24 @@ class ECABlock(nn.Module):
     def forward(self, x):
 """
 
+_BLOCK_HEAD = """
+class SEBasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1, reduction=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.se = SEBlock(out_channels, reduction)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
+
+    def forward(self, x):
+"""
+
 _K = """
 def eca_kernel_size(channels, gamma=2, b=1):
 """
@@ -85,6 +103,30 @@ class SEBlock(nn.Module):
         g = torch.sigmoid(self.fc2(F.relu(self.fc1(s))))
         return x * g[:, :, None, None].to(torch.float32)
 """,
+        "hidden = ceil(C / r)": """
+class SEBlock(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = math.ceil(channels / reduction)
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+    def forward(self, x):
+        g = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
+        return x * g[:, :, None, None]
+""",
+        "reduction argument ignored (always 16)": """
+class SEBlock(nn.Module):
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, channels // 16)
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, channels)
+
+    def forward(self, x):
+        g = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3))))))
+        return x * g[:, :, None, None]
+""",
         "detached gate": _SE_HEAD
         + """
         g = torch.sigmoid(self.fc2(F.relu(self.fc1(x.mean(dim=(2, 3)))))).detach()
@@ -119,6 +161,26 @@ class SEBlock(nn.Module):
         "defaults swapped": """
 def eca_kernel_size(channels, gamma=1, b=2):
     t = int(abs((math.log2(channels) + b) / gamma))
+    return t if t % 2 else t + 1
+""",
+        "no absolute value": _K
+        + """
+    t = int((math.log2(channels) + b) / gamma)
+    return t if t % 2 else t + 1
+""",
+        "parameters in the order (b, gamma)": """
+def eca_kernel_size(channels, b=1, gamma=2):
+    t = int(abs((math.log2(channels) + b) / gamma))
+    return t if t % 2 else t + 1
+""",
+        "gamma and b ignored": _K
+        + """
+    t = int(abs((math.log2(channels) + 1) / 2))
+    return t if t % 2 else t + 1
+""",
+        "ceil instead of floor": _K
+        + """
+    t = math.ceil(abs((math.log2(channels) + b) / gamma))
     return t if t % 2 else t + 1
 """,
     },
@@ -192,6 +254,28 @@ class ECABlock(nn.Module):
         g = torch.sigmoid(self.conv(s)).mean(-1)  # (B, 1)
         return x * g[:, :, None, None]
 """,
+        "circular padding across the channel axis": """
+class ECABlock(nn.Module):
+    def __init__(self, channels, k_size=None):
+        super().__init__()
+        k = k_size or eca_kernel_size(channels)
+        self.conv = nn.Conv1d(1, 1, k, padding=k // 2, bias=False, padding_mode="circular")
+
+    def forward(self, x):
+        g = torch.sigmoid(self.conv(x.mean(dim=(2, 3)).unsqueeze(1))).squeeze(1)
+        return x * g[:, :, None, None]
+""",
+        "padding 1 whatever the kernel size": """
+class ECABlock(nn.Module):
+    def __init__(self, channels, k_size=None):
+        super().__init__()
+        k = k_size or eca_kernel_size(channels)
+        self.conv = nn.Conv1d(1, 1, k, padding=1, bias=False)
+
+    def forward(self, x):
+        g = torch.sigmoid(self.conv(x.mean(dim=(2, 3)).unsqueeze(1))).squeeze(1)
+        return x * g[:, :, None, None]
+""",
         "reversed channel order": _ECA_HEAD
         + """
         s = x.mean(dim=(2, 3)).flip(1).unsqueeze(1)
@@ -199,12 +283,232 @@ class ECABlock(nn.Module):
         return x * g[:, :, None, None]
 """,
     },
+    "SEBasicBlock": {
+        "SE after the addition (SE-POST)": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.se(out + shortcut))
+""",
+        "SE after the final ReLU": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return self.se(F.relu(out + shortcut))
+""",
+        "SE on the shortcut": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(out + self.se(shortcut))
+""",
+        "SE never applied": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        self.se(out)
+        return F.relu(out + shortcut)
+""",
+        "SE before bn2": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.se(self.conv2(F.relu(self.bn1(self.conv1(x))))))
+        return F.relu(out + shortcut)
+""",
+        "no ReLU after the addition": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return self.se(out) + shortcut
+""",
+        "ReLU on the branch instead of after the addition": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.se(out)) + shortcut
+""",
+        "no shortcut": _BLOCK_HEAD
+        + """
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.se(out))
+""",
+        "shortcut added in place into the input": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        shortcut += self.se(out)
+        return F.relu(shortcut)
+""",
+        "stride on conv2 instead of conv1": """
+class SEBasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1, reduction=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.se = SEBlock(out_channels, reduction)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
+
+    def forward(self, x):
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.se(out) + shortcut)
+""",
+        "downsample only when the stride changes": """
+class SEBasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1, reduction=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.se = SEBlock(out_channels, reduction)
+        self.downsample = None
+        if stride != 1:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
+
+    def forward(self, x):
+        shortcut = x if self.downsample is None else self.downsample(x)
+        if shortcut.shape[1] != self.conv1.out_channels:  # pad the missing channels with zeros
+            shortcut = F.pad(shortcut, (0, 0, 0, 0, 0, self.conv1.out_channels - shortcut.shape[1]))
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.se(out) + shortcut)
+""",
+        "shortcut without batch norm": """
+class SEBasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1, reduction=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.se = SEBlock(out_channels, reduction)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+
+    def forward(self, x):
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.se(out) + shortcut)
+""",
+        "one batch norm shared by both convolutions": """
+class SEBasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1, reduction=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.se = SEBlock(out_channels, reduction)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
+
+    def forward(self, x):
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn1(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.se(out) + shortcut)
+""",
+        "SE with the default reduction, whatever is asked": """
+class SEBasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1, reduction=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.se = SEBlock(out_channels)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+            )
+
+    def forward(self, x):
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(self.se(out) + shortcut)
+""",
+        "batch norm always in eval mode": _BLOCK_HEAD
+        + """
+        def bn(m, t):
+            return F.batch_norm(t, m.running_mean, m.running_var, m.weight, m.bias, training=False, eps=m.eps)
+
+        if self.downsample is None:
+            shortcut = x
+        else:
+            shortcut = bn(self.downsample[1], self.downsample[0](x))
+        out = bn(self.bn2, self.conv2(F.relu(bn(self.bn1, self.conv1(x)))))
+        return F.relu(self.se(out) + shortcut)
+""",
+        "returns (output, SE gate) instead of the output": _BLOCK_HEAD
+        + """
+        shortcut = x if self.downsample is None else self.downsample(x)
+        out = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        gate = torch.sigmoid(self.se.fc2(F.relu(self.se.fc1(out.mean(dim=(2, 3))))))
+        return F.relu(out * gate[:, :, None, None] + shortcut), gate
+""",
+    },
     "quiz_1": {"wrong letter": 'quiz_1 = "A"\n'},
-    "quiz_2": {"wrong letter": 'quiz_2 = "C"\n'},
-    "quiz_3": {"wrong letter": 'quiz_3 = "D"\n'},
+    "quiz_2": {"wrong letter": 'quiz_2 = "B"\n'},
+    "quiz_3": {"wrong letter": 'quiz_3 = "C"\n'},
+    "quiz_4": {"wrong letter": 'quiz_4 = "A"\n'},
 }
 
 RIGHT = {
+    "SEBasicBlock": {
+        "torchvision style: ReLU modules, identity, in-place add": """
+class SEBasicBlock(nn.Module):
+    def __init__(self, in_channels, out_channels, stride=1, reduction=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, stride=1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.se = SEBlock(out_channels, reduction=reduction)
+        if stride == 1 and in_channels == out_channels:
+            self.downsample = None
+        else:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.se(self.bn2(self.conv2(out)))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+""",
+        "branch and shortcut as helper methods, torch.add": _BLOCK_HEAD.replace(
+            "    def forward(self, x):\n",
+            """    def _branch(self, x):
+        return self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+
+    def _shortcut(self, x):
+        return x if self.downsample is None else self.downsample(x)
+
+    def forward(self, x):
+""",
+        )
+        + """
+        return torch.add(self.se(self._branch(x)), self._shortcut(x)).clamp(min=0)
+""",
+    },
     "SEBlock": {
         "adaptive_avg_pool2d and view": _SE_HEAD
         + """
@@ -235,6 +539,11 @@ class SEBlock(nn.Module):
 """,
     },
     "eca_kernel_size": {
+        "odd by arithmetic": """
+def eca_kernel_size(channels, gamma=2, b=1):
+    t = int(abs(math.log(channels, 2) + b) / abs(gamma))
+    return t + 1 - t % 2
+""",
         "floor and bit test": """
 def eca_kernel_size(channels, gamma=2, b=1):
     t = math.floor(abs((math.log(channels, 2) + b) / gamma))
@@ -247,6 +556,28 @@ def eca_kernel_size(channels, gamma=2, b=1):
         y = F.adaptive_avg_pool2d(x, 1)  # (B, C, 1, 1)
         y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
         return x * y.sigmoid().expand_as(x)
+""",
+        "explicit zero padding, then an unpadded conv1d": _ECA_HEAD
+        + """
+        k = self.conv.weight.shape[-1]
+        s = F.pad(x.mean(dim=(2, 3)), (k // 2, k // 2))[:, None, :]
+        g = torch.sigmoid(F.conv1d(s, self.conv.weight))[:, 0]
+        return x * g.view(*g.shape, 1, 1)
+""",
+        "one channel at a time, weights read from the conv": _ECA_HEAD
+        + """
+        s = x.mean(dim=(2, 3))
+        w = self.conv.weight[0, 0]
+        k = w.shape[0]
+        gates = []
+        for c in range(s.shape[1]):
+            z = torch.zeros_like(s[:, 0])
+            for j in range(k):
+                src = c + j - k // 2
+                if 0 <= src < s.shape[1]:
+                    z = z + w[j] * s[:, src]
+            gates.append(torch.sigmoid(z))
+        return x * torch.stack(gates, dim=1)[:, :, None, None]
 """,
         "functional conv1d on the weight": _ECA_HEAD
         + """
