@@ -49,7 +49,7 @@ except ImportError:  # the lesson still runs; the explorer shows one static figu
     HAVE_WIDGETS = False
 
 FULL = False  # True: 3x more training steps and 5 seeds instead of 3 (a few minutes on a CPU)
-DOWNLOAD_PRETRAINED = False  # True (e.g. on Colab): part 8 downloads torchvision's ImageNet weights (330 MB)
+DOWNLOAD_PRETRAINED = False  # True (e.g. on Colab): part 8 downloads torchvision's ImageNet weights for ViT-B/16
 device = "cuda" if torch.cuda.is_available() else "cpu"
 print(f"torch {torch.__version__}, torchvision {torchvision.__version__}; device: {device}"
       + ("" if device == "cuda" else " (no GPU found: everything here is sized for a CPU)"))
@@ -166,8 +166,8 @@ print(f"LayerNorm eps: {tiny.encoder.ln.eps} (PyTorch's default is 1e-5); MLP: {
 #
 # ### Pre-norm, measured: ViT's block is not BERT's
 #
-# The original Transformer (Vaswani et al., 2017) and BERT (Devlin et al., 2019, which reuses that
-# encoder) are **post-norm**: $z' = \mathrm{LN}(z + \mathrm{MSA}(z))$. ViT moved the LayerNorm into the
+# The original Transformer (Vaswani et al., 2017) and BERT (Devlin et al., 2019, Sec. 3: "based on
+# the original implementation described in Vaswani et al.") are **post-norm**: $z' = \mathrm{LN}(z + \mathrm{MSA}(z))$. ViT moved the LayerNorm into the
 # branch, following Wang et al. (2019) and Baevski & Auli (2019) (Sec. 3.1). Why: Xiong et al.
 # (*On Layer Normalization in the Transformer Architecture*, ICML 2020) prove that at
 # initialisation a post-norm Transformer has large expected gradients for the parameters near the
@@ -449,9 +449,10 @@ plt.show()
 #
 # ## 5. Class token or mean pooling?
 #
-# ViT classifies a class token because BERT did. The obvious alternative is to drop the class
-# token and classify the **mean of the patch tokens** (after the final LayerNorm), as a ResNet
-# averages its last feature map. The ViT paper (App. D.3, Fig. 9) found the two "work similarly
+# ViT classifies a class token "to stay as close as possible to the original Transformer model"
+# (App. D.3), like BERT's `[class]` token (Sec. 3.1). The obvious alternative is to drop the class
+# token and classify the **mean of the patch tokens** (after the final LayerNorm), "just like
+# ResNet's final feature map" (App. D.3). The ViT paper (App. D.3, Fig. 9) found the two "work similarly
 # well, but require different learning-rates". Here: the same trunk as part 4's ViT, once with
 # a class token (`torchvision.models.VisionTransformer`) and once without, pooled by the mean
 # (`make("mean")`: torchvision's `Encoder` between a patch convolution and a linear head), the
@@ -488,9 +489,10 @@ plt.show()
 #
 # A 4x4 grid of tokens is too coarse to say *where* attention goes. For this part we train a ViT
 # with one token per pixel: an 8x8 grid of 64 tokens plus the class token, $D = 32$, 3 blocks,
-# 4 heads. A single grey pixel is a poor token, so this model's patches **overlap**: its
-# `conv_proj` is a 3x3 convolution with stride 1 (each token embeds the 3x3 neighbourhood of its
-# pixel, still a linear map of a patch). Everything after the patch embedding is torchvision's ViT.
+# 4 heads. So that each token carries a little shape and not a single grey value, this model's
+# patches **overlap**: its `conv_proj` is a 3x3 convolution with stride 1 (each token embeds the
+# 3x3 neighbourhood of its pixel, still a linear map of a patch). Everything after the patch
+# embedding is torchvision's ViT.
 #
 # torchvision's attention layer is an `nn.MultiheadAttention` that its blocks call with
 # `need_weights=False`; two hooks ask it for the per-head weights and keep them, without
@@ -532,8 +534,10 @@ pixel_run = fit(pixel_vit, train_idx, steps=PIXEL_STEPS)
 pixel_vit = pixel_vit.cpu().eval()
 print(f"8x8-grid ViT: test accuracy {pixel_run['acc']:.1%} after {PIXEL_STEPS} steps ({pixel_run['seconds']:.0f} s)")
 
-records, handles = watch_attention(pixel_vit)
 test_x = normalise(images[test_idx])
+with torch.no_grad():
+    plain_logits = pixel_vit(test_x)  # no hooks yet
+records, handles = watch_attention(pixel_vit)
 with torch.no_grad():
     test_logits = pixel_vit(test_x)
 predictions = test_logits.argmax(1)
@@ -541,6 +545,7 @@ maps = [r["weights"] for r in records]  # per layer: (397, 4, 65, 65)
 for handle in handles:
     handle.remove()
 print("attention per layer:", tuple(maps[0].shape), "x", len(maps), "layers; token 0 is the class token")
+print(f"logits with and without the hooks: max |difference| = {(test_logits - plain_logits).abs().max():.1e}")
 
 # %% [markdown]
 # ### Attention per layer and head
@@ -882,15 +887,18 @@ grid_of_grids(position_similarity(torch.as_tensor(state_12["encoder.pos_embeddin
 #
 # ## 8. ViT-B/16 on a photograph
 #
-# torchvision ships ImageNet weights for `vit_b_16` (`IMAGENET1K_V1`, 81.1 % top-1 in its model
-# docs). With `DOWNLOAD_PRETRAINED = True` (at the top; about 330 MB, e.g. on Colab) the cell below
-# downloads them and classifies the photograph of part 1. Without the download it says so and uses
+# torchvision ships ImageNet weights for `vit_b_16` (`IMAGENET1K_V1`; their accuracy, size and
+# recipe are printed below from the metadata that comes with torchvision). With
+# `DOWNLOAD_PRETRAINED = True` (at the top, e.g. on Colab) the cell below downloads them and
+# classifies the photograph of part 1. Without the download it says so and uses
 # **random weights**: then the model runs, its top-5 "classes" are arbitrary, and nothing about them
 # is learned behaviour.
 
 # %%
 weights = torchvision.models.ViT_B_16_Weights.IMAGENET1K_V1
 categories = weights.meta["categories"]  # the 1000 ImageNet class names ship with torchvision
+print(f"IMAGENET1K_V1: ImageNet-1k top-1 {weights.meta['_metrics']['ImageNet-1K']['acc@1']} %, "
+      f"{weights.meta['_file_size']:.0f} MB; {' '.join(weights.meta['_docs'].split())}")
 status = "RANDOM weights (no download): the classes below are meaningless"
 model_b16 = None
 if DOWNLOAD_PRETRAINED:

@@ -232,9 +232,10 @@ check("day5_vit", "PatchEmbedding", PatchEmbedding)
 # $$x' = x + \mathrm{MHSA}(\mathrm{LN}_1(x)), \qquad y = x' + \mathrm{MLP}(\mathrm{LN}_2(x')),
 # \qquad \mathrm{MLP}(u) = W_2\,\mathrm{GELU}(W_1 u + b_1) + b_2 .$$
 #
-# (The original transformer was *post*-norm, $\mathrm{LN}(x + f(x))$; pre-norm keeps an identity
-# path from input to output through all blocks and trains stably without learning-rate warm-up
-# tricks.)
+# (The original Transformer, and BERT after it, is *post*-norm, $\mathrm{LN}(x + f(x))$; pre-norm keeps
+# an identity path from input to output through all blocks, and its gradients at initialisation
+# are well-behaved without a learning-rate warm-up: Xiong et al., ICML 2020. The lesson measures
+# that torchvision's ViT block is `nn.TransformerEncoderLayer(norm_first=True)`, not `False`.)
 #
 # * `EncoderBlock(dim, num_heads, mlp_ratio=4.0)` with submodules `norm1`, `attn`, `norm2`, `mlp`.
 # * `norm1`, `norm2`: `nn.LayerNorm(dim, eps=1e-6)`; ViT uses `eps=1e-6`, not PyTorch's default 1e-5.
