@@ -745,6 +745,9 @@ del tv_b
 # for the photograph. Without the download it uses the random weights of the test above and says so.
 
 # %% nb="readonly:finale_photo"
+import numpy as np
+from sklearn.datasets import load_sample_images
+
 USE_PRETRAINED = False
 try:
     weights = torchvision.models.ViT_B_16_Weights.IMAGENET1K_V1
