@@ -23,8 +23,8 @@
 # the model, rollout, resizing position embeddings, a mean-pooling ViT); here we use torchvision's
 # own modules, so nothing below is a copy of what you will write.
 #
-# Everything runs on a CPU in about a minute. `FULL = True` trains three times longer and over
-# more seeds (a few minutes).
+# Everything runs on a CPU in a minute or two (the last cell prints how long it took). `FULL = True`
+# trains three times longer and over more seeds (a few minutes).
 
 # %%
 import math
@@ -881,9 +881,9 @@ grid_of_grids(position_similarity(torch.as_tensor(state_12["encoder.pos_embeddin
 
 # %% [markdown]
 # Compare the three numbers. Interpolation gives the model a starting point at the new
-# resolution, but every 3x3 patch now covers a smaller part of each stroke than in training; that
-# is why ViT *fine-tunes* after changing the resolution (Sec. 3.2) rather than using the resized
-# model as it is.
+# resolution, not a finished model: each 3x3 patch of an upsampled digit now covers a smaller part
+# of each stroke than the patches it was trained on. ViT therefore *fine-tunes* after changing the
+# resolution (Sec. 3.2) rather than using the resized model as it is.
 #
 # ## 8. ViT-B/16 on a photograph
 #
