@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from autograder.harness import Judge, Registry, array, attempt, describe, guarded, is_tensor, plain, randn
+from autograder.harness import Judge, Registry, array, attempt, guarded, is_tensor, plain, randn
 from autograder.reference.day5_vit import (
     block_to_torchvision,
     mean_pool_to_torchvision,
@@ -42,6 +42,15 @@ F64 = torch.float64
 # ---------------------------------------------------------------------------- shared helpers
 def _dt(dtype: torch.dtype) -> str:
     return str(dtype).replace("torch.", "")
+
+
+def describe(value: Any) -> str:
+    """A short description of probed data that is not what a check expected."""
+    if isinstance(value, dict) and "__error__" in value:
+        return f"an error ({str(value['__error__'])[:120]})"
+    if isinstance(value, (list, tuple)):
+        return f"a list of length {len(value)}"
+    return f"{type(value).__name__} {str(value)[:80]}"
 
 
 def _cases(j: Judge, data: Any, expected: int, what: str, key: str = "cases") -> list | None:
