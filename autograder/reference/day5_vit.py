@@ -1,7 +1,6 @@
-"""References for day5_vit: the weight mapping to torchvision's ViT and an independent rollout.
+"""References for day5_vit, for the judges only (nothing here may run in the student's process).
 
-The course's ``VisionTransformer`` (COURSE_SPEC) and ``torchvision.models.VisionTransformer``
-hold the same numbers under different names:
+torchvision holds the same numbers as the course's modules under other names:
 
 =============================  ==========================================
 course                         torchvision
@@ -18,6 +17,9 @@ head                           heads.head
 =============================  ==========================================
 
 Both attention layouts are ``[q | k | v]`` along the output axis, so no reshuffling is needed.
+The probes fill the student's modules with seeded values under the course's names; the judges load
+the same values into torchvision's modules through these maps (``torchvision_vit``,
+``torchvision_block``, ``torchvision_mean_pool_vit``) and compare.
 """
 
 from __future__ import annotations
@@ -28,17 +30,20 @@ import numpy as np
 import torch
 from torch import nn
 from torchvision.models import VisionTransformer as TorchvisionViT
+from torchvision.models.vision_transformer import Encoder as TorchvisionEncoder
 from torchvision.models.vision_transformer import EncoderBlock as TorchvisionBlock
 from torchvision.models.vision_transformer import interpolate_embeddings
 
 __all__ = [
+    "MeanPoolReference",
     "block_to_torchvision",
-    "course_state_from_torchvision",
-    "make_torchvision_block",
-    "make_torchvision_vit",
-    "randomize_",
+    "mean_pool_to_torchvision",
     "reference_interpolate_pos_embed",
     "reference_rollout",
+    "torchvision_block",
+    "torchvision_mean_pool_vit",
+    "torchvision_vit",
+    "vit_to_torchvision",
 ]
 
 
@@ -83,47 +88,20 @@ def vit_to_torchvision(depth: int) -> dict[str, str]:
     return names
 
 
-def course_state_from_torchvision(tv_state: dict[str, torch.Tensor], mapping: dict[str, str]) -> OrderedDict:
-    """The course-named state dict holding torchvision's tensors (detached views, not copies:
-    ``load_state_dict`` copies them, and copying ViT-B/16 twice costs seconds)."""
-    return OrderedDict((c, tv_state[t].detach()) for c, t in mapping.items())
+def mean_pool_to_torchvision(depth: int) -> dict[str, str]:
+    """course ``MeanPoolViT`` state-dict name -> ``MeanPoolReference`` name (no class token)."""
+    names = {k: v for k, v in vit_to_torchvision(depth).items() if k != "cls_token"}
+    names["head.weight"], names["head.bias"] = "head.weight", "head.bias"
+    return names
 
 
-def randomize_(module: nn.Module, seed: int, small_tokens: bool = False) -> nn.Module:
-    """Fill every parameter with seeded values of a trained-like scale (in place, returns module).
-
-    torchvision zero-initialises the head and the class token and sets LayerNorms to (1, 0):
-    a comparison on such weights would not notice a missing head or a skipped LayerNorm, so
-    every tensor gets random values. ``small_tokens`` scales the patch projection and the
-    embeddings down so that LayerNorm inputs have a variance near 1e-6, where the eps matters.
-    """
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            noise = torch.randn(p.shape, generator=g, dtype=torch.float32).to(p.dtype)
-            if name.endswith(("ln_1.weight", "ln_2.weight", "ln.weight")):
-                p.copy_(1.0 + 0.2 * noise)
-            elif p.dim() >= 2 and name not in ("class_token", "encoder.pos_embedding"):
-                fan_in = p[0].numel()
-                p.copy_(noise / fan_in**0.5)
-            else:
-                p.copy_(0.1 * noise)
-            if small_tokens and (name.startswith("conv_proj") or name in ("class_token", "encoder.pos_embedding")):
-                p.mul_(1e-3)
+def _load_mapped(module: nn.Module, state: dict[str, torch.Tensor], mapping: dict[str, str]) -> nn.Module:
+    """Load course-named tensors into a torchvision module (strict: every name must be there)."""
+    module.load_state_dict(OrderedDict((mapping[k], v) for k, v in state.items()), strict=True)
     return module
 
 
-def make_torchvision_vit(cfg: dict, seed: int, small_tokens: bool = False, dtype=torch.float32) -> TorchvisionViT:
-    """torchvision's ViT for a course config (img_size, patch_size, ...), random weights, eval mode."""
-    in_chans = cfg.get("in_chans", 3)
-    with torch.device("meta"):  # skip torchvision's own initialisation: randomize_ overwrites every parameter
-        model = _build_vit(cfg, in_chans)
-    model = model.to_empty(device="cpu")
-    randomize_(model, seed, small_tokens=small_tokens)
-    return model.to(dtype).eval()
-
-
-def _build_vit(cfg: dict, in_chans: int) -> TorchvisionViT:
+def _build_vit(cfg: dict) -> TorchvisionViT:
     model = TorchvisionViT(
         image_size=cfg["img_size"],
         patch_size=cfg["patch_size"],
@@ -133,16 +111,60 @@ def _build_vit(cfg: dict, in_chans: int) -> TorchvisionViT:
         mlp_dim=int(cfg["embed_dim"] * cfg.get("mlp_ratio", 4.0)),
         num_classes=cfg["num_classes"],
     )
+    in_chans = cfg.get("in_chans", 3)
     if in_chans != 3:  # torchvision hard-codes 3 input channels; swap the patch projection
         d, p = cfg["embed_dim"], cfg["patch_size"]
         model.conv_proj = nn.Conv2d(in_chans, d, kernel_size=p, stride=p)
     return model
 
 
-def make_torchvision_block(dim: int, num_heads: int, mlp_ratio: float, seed: int, dtype=torch.float32) -> TorchvisionBlock:
+def torchvision_vit(cfg: dict, state: dict[str, torch.Tensor], dtype: torch.dtype = torch.float32) -> TorchvisionViT:
+    """torchvision's ViT for a course config, holding the course-named ``state``, eval mode."""
+    with torch.device("meta"):  # skip torchvision's own initialisation: every parameter is loaded
+        model = _build_vit(cfg)
+    model = model.to_empty(device="cpu").to(dtype)
+    return _load_mapped(model, state, vit_to_torchvision(cfg["depth"])).eval()
+
+
+def torchvision_block(dim: int, num_heads: int, mlp_ratio: float, state: dict[str, torch.Tensor], dtype=torch.float32):
+    """torchvision's ``EncoderBlock`` holding the course-named ``state`` (no dropout), eval mode."""
     with torch.device("meta"):
         block = TorchvisionBlock(num_heads, dim, int(dim * mlp_ratio), 0.0, 0.0)
-    return randomize_(block.to_empty(device="cpu"), seed).to(dtype).eval()
+    block = block.to_empty(device="cpu").to(dtype)
+    return _load_mapped(block, state, block_to_torchvision()).eval()
+
+
+class MeanPoolReference(nn.Module):
+    """A ViT classified from the mean of its patch tokens, built from torchvision's parts.
+
+    ``conv_proj`` (the patch embedding), torchvision's ``Encoder`` with one position per patch
+    (it adds ``pos_embedding``, runs the blocks and applies its final LayerNorm ``ln``), then the
+    mean over tokens and a linear ``head``: the "GAP" classifier of the ViT paper (App. D.3).
+    """
+
+    def __init__(self, cfg: dict):
+        super().__init__()
+        d, p = cfg["embed_dim"], cfg["patch_size"]
+        grid = cfg["img_size"] // p
+        self.conv_proj = nn.Conv2d(cfg.get("in_chans", 3), d, kernel_size=p, stride=p)
+        self.encoder = TorchvisionEncoder(
+            grid * grid, cfg["depth"], cfg["num_heads"], d, int(d * cfg.get("mlp_ratio", 4.0)), 0.0, 0.0
+        )
+        self.head = nn.Linear(d, cfg["num_classes"])
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's output (B, N, D), final LayerNorm applied."""
+        return self.encoder(self.conv_proj(x).flatten(2).transpose(1, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.tokens(x).mean(dim=1))
+
+
+def torchvision_mean_pool_vit(cfg: dict, state: dict[str, torch.Tensor], dtype=torch.float32) -> MeanPoolReference:
+    with torch.device("meta"):
+        model = MeanPoolReference(cfg)
+    model = model.to_empty(device="cpu").to(dtype)
+    return _load_mapped(model, state, mean_pool_to_torchvision(cfg["depth"])).eval()
 
 
 def reference_rollout(attentions: list[torch.Tensor]) -> torch.Tensor:

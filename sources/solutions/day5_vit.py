@@ -9,10 +9,12 @@
 # 2. `PatchEmbedding`: the same thing followed by a linear map, written as one strided convolution;
 # 3. `EncoderBlock`: the pre-norm transformer block (LayerNorm, multi-head self-attention, MLP, residuals);
 # 4. `VisionTransformer`: class token, position embeddings, a stack of blocks, a head;
-# 5. `attention_rollout`: where the class token "looks", through all layers;
-# 6. `interpolate_pos_embed`: run a trained ViT at a new resolution;
-# 7. four concept questions;
-# 8. the finale: your `VisionTransformer()` (ViT-B/16) with torchvision's weights gives torchvision's logits.
+# 5. `MeanPoolViT`: the same model without a class token, classifying the mean of the patch tokens;
+# 6. `attention_rollout`: where the class token "looks", through all layers;
+# 7. `interpolate_pos_embed`: run a trained ViT at a new resolution;
+# 8. four concept questions;
+# 9. the finale: your `VisionTransformer()` (ViT-B/16) with torchvision's weights gives torchvision's logits,
+#    and, if you can download them, classifies a photograph with torchvision's ImageNet weights.
 #
 # **How to work.** Write your code where it says `# YOUR CODE HERE` and delete the
 # `raise NotImplementedError()` line. Run the test cell under each exercise: it explains what is
@@ -230,9 +232,10 @@ check("day5_vit", "PatchEmbedding", PatchEmbedding)
 # $$x' = x + \mathrm{MHSA}(\mathrm{LN}_1(x)), \qquad y = x' + \mathrm{MLP}(\mathrm{LN}_2(x')),
 # \qquad \mathrm{MLP}(u) = W_2\,\mathrm{GELU}(W_1 u + b_1) + b_2 .$$
 #
-# (The original transformer was *post*-norm, $\mathrm{LN}(x + f(x))$; pre-norm keeps an identity
-# path from input to output through all blocks and trains stably without learning-rate warm-up
-# tricks.)
+# (The original Transformer, and BERT after it, is *post*-norm, $\mathrm{LN}(x + f(x))$; pre-norm keeps
+# an identity path from input to output through all blocks, and its gradients at initialisation
+# are well-behaved without a learning-rate warm-up: Xiong et al., ICML 2020. The lesson measures
+# that torchvision's ViT block is `nn.TransformerEncoderLayer(norm_first=True)`, not `False`.)
 #
 # * `EncoderBlock(dim, num_heads, mlp_ratio=4.0)` with submodules `norm1`, `attn`, `norm2`, `mlp`.
 # * `norm1`, `norm2`: `nn.LayerNorm(dim, eps=1e-6)`; ViT uses `eps=1e-6`, not PyTorch's default 1e-5.
@@ -407,8 +410,88 @@ from autograder import check
 check("day5_vit", "VisionTransformer", VisionTransformer)
 ### END HIDDEN TESTS
 
+# %% [markdown] nb="readonly:mean_pool_intro"
+# ## Exercise 5: a ViT without a class token (4 points)
+#
+# The class token is a convention ViT inherited from BERT. The alternative a CNN would use is
+# **global average pooling**: drop the class token and classify the mean of the patch tokens. The
+# ViT paper tried it (App. D.3, Fig. 9: both "work similarly well, but require different
+# learning-rates"); the lesson compares the two over several seeds.
+#
+# $$z_0 = [\,E\,x_1;\; \dots;\; E\,x_N\,] + E_{pos}, \qquad z_\ell = \mathrm{Block}_\ell(z_{\ell-1}),
+# \qquad \hat y = W_{head}\,\frac{1}{N}\sum_{n=1}^{N} \mathrm{LN}(z_L)_n + b_{head}$$
+#
+# * `MeanPoolViT(img_size=224, patch_size=16, in_chans=3, num_classes=1000, embed_dim=768, depth=12,
+#   num_heads=12, mlp_ratio=4.0)`: the same arguments as `VisionTransformer`.
+# * Submodules and parameters: `patch_embed` (`PatchEmbedding`), `pos_embed` (`nn.Parameter` of shape
+#   `(1, N, D)`: one position per patch, and no class token), `blocks` (`nn.ModuleList` of `depth`
+#   `EncoderBlock`s), `norm` (`nn.LayerNorm(D, eps=1e-6)`), `head` (`nn.Linear(D, num_classes)`).
+#   Nothing else has parameters: in particular there is no `cls_token`.
+# * `forward(x)`: `(B, C, H, W) -> (B, num_classes)`: embed the patches and add `pos_embed`, run the
+#   blocks, apply `norm` to **every** token, **then** average over the `N` tokens and apply `head`.
+#   (The order matters: the mean of normalised tokens is not the normalised mean.)
+#
+# The test copies torchvision's weights into yours: the patch convolution, and torchvision's
+# `Encoder` built for `N` tokens (it adds the position embeddings, runs the blocks and applies its
+# final LayerNorm), followed by the mean and a linear head.
+
+# %% nb="solution:MeanPoolViT"
+class MeanPoolViT(nn.Module):
+    """ViT without a class token: patch embedding + position embeddings, pre-norm blocks, norm, mean over tokens, head."""
+
+    def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, num_classes: int = 1000,
+                 embed_dim: int = 768, depth: int = 12, num_heads: int = 12, mlp_ratio: float = 4.0):
+        super().__init__()
+        ### BEGIN SOLUTION
+        self.patch_embed = PatchEmbedding(img_size, patch_size, in_chans, embed_dim)
+        self.pos_embed = nn.Parameter(torch.randn(1, self.patch_embed.num_patches, embed_dim) * 0.02)
+        self.blocks = nn.ModuleList([EncoderBlock(embed_dim, num_heads, mlp_ratio) for _ in range(depth)])
+        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.head = nn.Linear(embed_dim, num_classes)
+        ### END SOLUTION
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ### BEGIN SOLUTION
+        x = self.patch_embed(x) + self.pos_embed
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x).mean(dim=1))
+        ### END SOLUTION
+
+
+# %% nb="test:test_MeanPoolViT:1"
+from torchvision.models.vision_transformer import Encoder
+
+model = MeanPoolViT(img_size=32, patch_size=8, in_chans=3, num_classes=10, embed_dim=64, depth=2, num_heads=4).eval()
+assert not hasattr(model, "cls_token"), "MeanPoolViT has no class token: remove cls_token"
+assert tuple(model.pos_embed.shape) == (1, 16, 64), (
+    f"pos_embed should be (1, N, D) = (1, 16, 64): one position per patch, none for a class token; got {tuple(model.pos_embed.shape)}")
+assert isinstance(model.blocks, nn.ModuleList) and len(model.blocks) == 2, "blocks should be an nn.ModuleList of `depth` EncoderBlocks"
+assert model.norm.eps == 1e-6, f"norm.eps is {model.norm.eps}; use nn.LayerNorm(embed_dim, eps=1e-6)"
+# torchvision's parts: the patch convolution, an Encoder for 16 tokens (position embeddings, blocks, final LayerNorm), a head
+tv_gap = torchvision.models.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=4, hidden_dim=64,
+                                             mlp_dim=256, num_classes=10)
+tv_gap.encoder = Encoder(seq_length=16, num_layers=2, num_heads=4, hidden_dim=64, mlp_dim=256, dropout=0.0, attention_dropout=0.0)
+randomize_(tv_gap)
+copy_from_torchvision(model, tv_gap, {k: v for k, v in vit_names(depth=2).items() if k != "cls_token"})
+images = torch.randn(3, 3, 32, 32)
+with torch.no_grad():
+    ours = model(images)
+    theirs = tv_gap.heads(tv_gap.encoder(tv_gap.conv_proj(images).flatten(2).transpose(1, 2)).mean(dim=1))
+assert ours.shape == (3, 10), f"logits should be (B, num_classes) = (3, 10), got {tuple(ours.shape)}"
+check_close(ours, theirs, "your logits against torchvision's patch convolution + Encoder + mean over tokens + head")
+print("MeanPoolViT: visible tests passed")
+
+# %% nb="test:test_MeanPoolViT_hidden:3"
+# Hidden tests for `MeanPoolViT` run here when your notebook is graded.
+### BEGIN HIDDEN TESTS
+from autograder import check
+
+check("day5_vit", "MeanPoolViT", MeanPoolViT)
+### END HIDDEN TESTS
+
 # %% [markdown] nb="readonly:rollout_intro"
-# ## Exercise 5: attention rollout (3 points)
+# ## Exercise 6: attention rollout (3 points)
 #
 # One layer's attention map says where each token looks *in that layer's input*, which is
 # already a mixture of tokens. Rollout (Abnar & Zuidema, *Quantifying Attention Flow in
@@ -480,7 +563,7 @@ except Exception as exc:  # an unfinished or still-wrong exercise must not stop 
     print(f"(finish the exercises above to see the rollout of your model; for now: {type(exc).__name__}: {exc})")
 
 # %% [markdown] nb="readonly:interp_intro"
-# ## Exercise 6: position embeddings at a new resolution (3 points)
+# ## Exercise 7: position embeddings at a new resolution (3 points)
 #
 # A ViT trained at 224x224 with `p=16` has a `14 x 14` grid of position embeddings. At 384x384 the
 # grid is `24 x 24`: treat the grid part of `pos_embed` as a `D`-channel image and resize it
@@ -536,17 +619,17 @@ check("day5_vit", "interpolate_pos_embed", interpolate_pos_embed)
 # Answer each question by assigning one letter, e.g. `quiz_1 = "A"`. The visible test checks
 # only that your answer is a letter; the grader knows which is right.
 #
-# **Question 1.** How many tokens does ViT-B/16 feed to its first encoder block for one
-# 224x224 image?
+# **Question 1.** ViT-B/16 is fine-tuned at 384x384 pixels, keeping its 16x16 patches. How many
+# tokens does its first encoder block receive for one image?
 #
-# * A. 196
-# * B. 197
-# * C. 256
-# * D. 768
+# * A. 576, one token for each patch of the 24 x 24 grid
+# * B. 197, because the sequence length is fixed at pre-training
+# * C. 338, since tokens grow in proportion to the side (197 x 384 / 224)
+# * D. 577, the 24 x 24 patches plus the class token
 
 # %% nb="solution:quiz_1"
 ### BEGIN SOLUTION
-quiz_1 = "B"
+quiz_1 = "D"
 ### END SOLUTION
 
 # %% nb="test:test_quiz_1:1"
@@ -561,14 +644,14 @@ check("day5_vit", "quiz_1", quiz_1)
 # **Question 2.** You fine-tune ViT-B/16 at 448x448 instead of 224x224 (same patch size). By
 # what factor does the cost of computing the attention scores $QK^\top$ in each layer grow?
 #
-# * A. 2
-# * B. 4
-# * C. 16
-# * D. It stays the same: the model has the same number of parameters.
+# * A. 16: four times the tokens, and the score matrix is N x N
+# * B. 2: the side of the image doubles, and so does the cost
+# * C. 4: the image has four times the pixels to attend over
+# * D. 1: the weights are the same, so every layer costs the same
 
 # %% nb="solution:quiz_2"
 ### BEGIN SOLUTION
-quiz_2 = "C"
+quiz_2 = "A"
 ### END SOLUTION
 
 # %% nb="test:test_quiz_2:1"
@@ -583,15 +666,14 @@ check("day5_vit", "quiz_2", quiz_2)
 # **Question 3.** Trained on ImageNet-1k alone with a standard recipe, ViT-B/16 falls behind
 # comparable ResNets; pre-trained on ImageNet-21k or JFT-300M it overtakes them. Why?
 #
-# * A. Self-attention cannot represent local features such as edges.
-# * B. ViT builds in fewer assumptions about images (locality, translation equivariance) than a
-#   convolution, so it must learn them from data, which takes more data or strong augmentation.
-# * C. ViT-B/16 has too few parameters for ImageNet-1k.
-# * D. Position embeddings can only be learned from more than 100 million images.
+# * A. Self-attention cannot represent local features such as edges or corners.
+# * B. ViT-B/16 has too few parameters to fit the thousand classes of ImageNet.
+# * C. It assumes less about images, so it must learn locality from the data.
+# * D. Its position embeddings need over a hundred million images to be learned.
 
 # %% nb="solution:quiz_3"
 ### BEGIN SOLUTION
-quiz_3 = "B"
+quiz_3 = "C"
 ### END SOLUTION
 
 # %% nb="test:test_quiz_3:1"
@@ -603,17 +685,17 @@ check("day5_vit", "quiz_3", quiz_3)
 ### END HIDDEN TESTS
 
 # %% [markdown] nb="readonly:quiz_4_text"
-# **Question 4.** A tutorial adds `lambda * attn_weights.mean()` to the loss "to regularise the
-# attention", with `attn_weights` the softmax output of shape `(B, h, N, N)`. What does it do?
+# **Question 4.** A photograph shows a cat and a dog. You compute the attention rollout of a
+# trained ViT once to explain its logit "cat" and once to explain its logit "dog". What do you get?
 #
-# * A. It makes attention sparser.
-# * B. It makes attention more uniform.
-# * C. Nothing: every row sums to 1, so the mean is always `1/N`, a constant with zero gradient.
-# * D. It prevents attention from collapsing onto the class token.
+# * A. Two maps, each one highlighting the animal of its class.
+# * B. The same map twice: rollout never looks at the logits.
+# * C. Two maps differing only by a scale factor, the softmax of each logit.
+# * D. An error, because rollout needs the gradient of the chosen logit.
 
 # %% nb="solution:quiz_4"
 ### BEGIN SOLUTION
-quiz_4 = "C"
+quiz_4 = "B"
 ### END SOLUTION
 
 # %% nb="test:test_quiz_4:1"
@@ -627,11 +709,10 @@ check("day5_vit", "quiz_4", quiz_4)
 # %% [markdown] nb="readonly:finale_intro"
 # ## The moment: your ViT-B/16 is torchvision's ViT-B/16
 #
-# Below, torchvision's `vit_b_16` (86.6 million parameters; random weights, since nothing is
-# downloaded here: with `weights="IMAGENET1K_V1"` the same copy gives you a trained ImageNet
-# classifier) is copied into **your** `VisionTransformer()` with its default, ViT-B/16
-# configuration, and both classify a real photograph. Same logits, same top-5 classes.
-# (This test is worth 1 point; it takes a few seconds on a CPU.)
+# Below, torchvision's `vit_b_16` (86.6 million parameters, here with random weights) is copied
+# into **your** `VisionTransformer()` with its default, ViT-B/16 configuration, and both classify a
+# real photograph. Same logits, same top-5 class indices. (This test is worth 1 point; it takes a
+# few seconds on a CPU.)
 
 # %% nb="test:test_VisionTransformer_b16:1"
 import numpy as np
@@ -652,4 +733,37 @@ print(f"largest |difference| between the 1000 logits: {(ours - theirs).abs().max
 print("top-5 classes, yours:      ", ours.topk(5).indices[0].tolist())
 print("top-5 classes, torchvision:", theirs.topk(5).indices[0].tolist())
 check_close(ours, theirs, "your ViT-B/16 logits against torchvision's vit_b_16 on a photograph", atol=1e-4, rtol=1e-3)
-del vit_b, tv_b
+del tv_b
+
+# %% [markdown] nb="readonly:finale_photo_intro"
+# ### What does your ViT-B/16 see?
+#
+# Random weights give random classes. torchvision also ships trained ImageNet weights for
+# `vit_b_16` (`IMAGENET1K_V1`, 81.1 % top-1 in its documentation). Set `USE_PRETRAINED = True`
+# where you have a network connection (e.g. on Colab; about 330 MB): the cell downloads them,
+# copies them into **your** model with the same `vit_names` mapping, and prints its top-5 classes
+# for the photograph. Without the download it uses the random weights of the test above and says so.
+
+# %% nb="readonly:finale_photo"
+import numpy as np
+from sklearn.datasets import load_sample_images
+
+USE_PRETRAINED = False
+try:
+    weights = torchvision.models.ViT_B_16_Weights.IMAGENET1K_V1
+    source = "RANDOM weights (nothing downloaded): these classes are meaningless"
+    if USE_PRETRAINED:
+        try:
+            copy_from_torchvision(vit_b, torchvision.models.vit_b_16(weights=weights), vit_names(depth=12))
+            source = "torchvision's ImageNet-1k weights (IMAGENET1K_V1)"
+        except Exception as exc:  # offline or blocked: say so, keep the random weights
+            print(f"could not download the weights ({type(exc).__name__}); keeping the random ones")
+    raw = torch.from_numpy(np.array(load_sample_images().images[0])).permute(2, 0, 1)
+    with torch.no_grad():
+        probs = vit_b.eval()(weights.transforms()(raw)[None]).softmax(-1)[0]
+    print(f"your VisionTransformer() with {source}:")
+    for prob, index in zip(*probs.topk(5)):
+        print(f"  {prob:6.1%}  {weights.meta['categories'][index]}")
+except Exception as exc:  # an unfinished VisionTransformer must not stop the notebook here
+    print(f"(finish VisionTransformer to classify the photograph; for now: {type(exc).__name__}: {exc})")
+vit_b = None  # free the memory

@@ -39,6 +39,25 @@ class VisionTransformer(nn.Module):
         self.head = nn.Linear(embed_dim, num_classes)
 '''
 
+_MEAN_INIT = '''
+class MeanPoolViT(nn.Module):
+    def __init__(self, img_size=224, patch_size=16, in_chans=3, num_classes=1000, embed_dim=768, depth=12,
+                 num_heads=12, mlp_ratio=4.0, eps=1e-6):
+        super().__init__()
+        self.patch_embed = PatchEmbedding(img_size, patch_size, in_chans, embed_dim)
+        self.pos_embed = nn.Parameter(torch.randn(1, self.patch_embed.num_patches, embed_dim) * 0.02)
+        self.blocks = nn.ModuleList([EncoderBlock(embed_dim, num_heads, mlp_ratio) for _ in range(depth)])
+        self.norm = nn.LayerNorm(embed_dim, eps=eps)
+        self.head = nn.Linear(embed_dim, num_classes)
+'''
+
+_MEAN_BODY = '''
+    def forward(self, x):
+        x = self.patch_embed(x) + self.pos_embed
+        for block in self.blocks:
+            x = block(x)
+'''
+
 _VIT_TAIL = '''
         for block in self.blocks:
             x = block(x)
@@ -76,6 +95,15 @@ def patchify(images, patch_size):
 def patchify(images, patch_size):
     return F.unfold(images, kernel_size=patch_size, stride=patch_size).transpose(1, 2)
 ''',
+        "ValueError only when the height is not divisible": '''
+def patchify(images, patch_size):
+    B, C, H, W = images.shape
+    p = patch_size
+    if H % p:
+        raise ValueError("not divisible")
+    x = images[..., : W - W % p].reshape(B, C, H // p, p, W // p, p).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(B, (H // p) * (W // p), C * p * p)
+''',
         "square images assumed (uses H for both sides)": '''
 def patchify(images, patch_size):
     B, C, H, W = images.shape
@@ -108,6 +136,12 @@ class PatchEmbedding(nn.Module):
 ''',
         "no ValueError for sizes not divisible by p": "class PatchEmbedding(nn.Module):" + _PE_INIT + '''
     def forward(self, x):
+        return self.proj(x).flatten(2).transpose(1, 2)
+''',
+        "ValueError only when the height is not divisible": "class PatchEmbedding(nn.Module):" + _PE_INIT + '''
+    def forward(self, x):
+        if x.shape[-2] % self.patch_size:
+            raise ValueError("not divisible")
         return self.proj(x).flatten(2).transpose(1, 2)
 ''',
         "tokens in column-major order": "class PatchEmbedding(nn.Module):" + _PE_INIT + '''
@@ -152,6 +186,12 @@ class PatchEmbedding(nn.Module):
     def forward(self, x):
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm1(x))
+''',
+        "hidden width rounded instead of truncated (round(dim * mlp_ratio))": _BLOCK_INIT.replace(
+            "int(dim * mlp_ratio)", "round(dim * mlp_ratio)") + '''
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
 ''',
         "hidden width dim * 4 regardless of mlp_ratio": _BLOCK_INIT.replace("int(dim * mlp_ratio)", "dim * 4") + '''
     def forward(self, x):
@@ -206,6 +246,20 @@ class PatchEmbedding(nn.Module):
             x = block(x)
         return self.head(self.norm(x)[:, -1])
 ''',
+        "mlp_ratio not passed on to the blocks": _VIT_INIT.replace(
+            "EncoderBlock(embed_dim, num_heads, mlp_ratio)", "EncoderBlock(embed_dim, num_heads)") + '''
+    def forward(self, x):
+        x = self.patch_embed(x)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+''' + _VIT_TAIL,
+        "three input channels hard-coded": _VIT_INIT.replace(
+            "PatchEmbedding(img_size, patch_size, in_chans, embed_dim)",
+            "PatchEmbedding(img_size, patch_size, 3, embed_dim)",
+        ) + '''
+    def forward(self, x):
+        x = self.patch_embed(x)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+''' + _VIT_TAIL,
         "blocks in a plain Python list (not registered)": _VIT_INIT.replace(
             "self.blocks = nn.ModuleList([EncoderBlock(embed_dim, num_heads, mlp_ratio) for _ in range(depth)])",
             "self.blocks = [EncoderBlock(embed_dim, num_heads, mlp_ratio) for _ in range(depth)]",
@@ -214,6 +268,53 @@ class PatchEmbedding(nn.Module):
         x = self.patch_embed(x)
         x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
 ''' + _VIT_TAIL,
+    },
+    "MeanPoolViT": {
+        "mean taken before the final LayerNorm": _MEAN_INIT + _MEAN_BODY + '''
+        return self.head(self.norm(x.mean(dim=1)))
+''',
+        "the class token kept and classified (VisionTransformer under another name)": '''
+class MeanPoolViT(VisionTransformer):
+    pass
+''',
+        "a class token kept in the sequence and included in the mean": _VIT_INIT.replace(
+            "class VisionTransformer", "class MeanPoolViT") + '''
+    def forward(self, x):
+        x = self.patch_embed(x)
+        x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embed
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x).mean(dim=1))
+''',
+        "final norm skipped": _MEAN_INIT + _MEAN_BODY + '''
+        return self.head(x.mean(dim=1))
+''',
+        "max pooling instead of the mean": _MEAN_INIT + _MEAN_BODY + '''
+        return self.head(self.norm(x).amax(dim=1))
+''',
+        "sum instead of the mean": _MEAN_INIT + _MEAN_BODY + '''
+        return self.head(self.norm(x).sum(dim=1))
+''',
+        "mean over the feature axis instead of the tokens": _MEAN_INIT + _MEAN_BODY + '''
+        return self.head(self.norm(x).mean(dim=2))
+''',
+        "position embeddings never added": _MEAN_INIT + '''
+    def forward(self, x):
+        x = self.patch_embed(x)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x).mean(dim=1))
+''',
+        "LayerNorm with the default eps (1e-5)": _MEAN_INIT.replace("eps=1e-6", "eps=1e-5") + _MEAN_BODY + '''
+        return self.head(self.norm(x).mean(dim=1))
+''',
+        "mlp_ratio not passed on to the blocks": _MEAN_INIT.replace(
+            "EncoderBlock(embed_dim, num_heads, mlp_ratio)", "EncoderBlock(embed_dim, num_heads)") + _MEAN_BODY + '''
+        return self.head(self.norm(x).mean(dim=1))
+''',
+        "only the first patch token classified": _MEAN_INIT + _MEAN_BODY + '''
+        return self.head(self.norm(x)[:, 0])
+''',
     },
     "attention_rollout": {
         "layers multiplied in the wrong order": '''
@@ -314,10 +415,10 @@ def interpolate_pos_embed(pos_embed, new_grid, num_prefix_tokens=1):
     return grid.permute(0, 2, 3, 1).reshape(1, -1, d)
 ''',
     },
-    "quiz_1": {"the patch count without the class token": 'quiz_1 = "A"\n'},
-    "quiz_2": {"linear in the number of pixels": 'quiz_2 = "B"\n'},
+    "quiz_1": {"the patch count without the class token": 'quiz_1 = "A"\n', "linear in the side": 'quiz_1 = "C"\n'},
+    "quiz_2": {"linear in the number of pixels": 'quiz_2 = "C"\n', "same parameters, same cost": 'quiz_2 = "D"\n'},
     "quiz_3": {"attention cannot see edges": 'quiz_3 = "A"\n'},
-    "quiz_4": {"makes attention sparser": 'quiz_4 = "A"\n'},
+    "quiz_4": {"rollout is class-specific": 'quiz_4 = "A"\n', "rollout needs gradients": 'quiz_4 = "D"\n'},
 }
 
 RIGHT = {
@@ -369,6 +470,30 @@ def patchify(images, patch_size):
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x[:, 0]))
+''',
+    },
+    "MeanPoolViT": {
+        "a VisionTransformer subclass that deletes the class token": '''
+class MeanPoolViT(VisionTransformer):
+    def __init__(self, img_size=224, patch_size=16, in_chans=3, num_classes=1000, embed_dim=768, depth=12,
+                 num_heads=12, mlp_ratio=4.0):
+        super().__init__(img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads, mlp_ratio)
+        del self.cls_token
+        self.pos_embed = nn.Parameter(torch.zeros(1, self.patch_embed.num_patches, embed_dim))
+
+    def forward(self, x):
+        x = self.patch_embed(x) + self.pos_embed
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x).sum(dim=1) / x.shape[1])
+''',
+        "functools.reduce over the blocks, einsum mean": _MEAN_INIT + '''
+    def forward(self, x):
+        import functools
+
+        x = functools.reduce(lambda t, block: block(t), self.blocks, self.patch_embed(x) + self.pos_embed)
+        weights = torch.full((x.shape[1],), 1.0 / x.shape[1], dtype=x.dtype)
+        return self.head(torch.einsum("bnd,n->bd", self.norm(x), weights))
 ''',
     },
     "attention_rollout": {
