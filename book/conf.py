@@ -23,11 +23,13 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",  # MathJax 3 served from _static/mathjax: the site works offline
     "book.stills",             # widgets -> their first view, with a note
+    "sphinx.ext.githubpages",  # .nojekyll, so that any GitHub Pages set-up serves _static/ and _images/
 ]
 exclude_patterns = ["README.md", "**/.ipynb_checkpoints"]  # README.md: only included in parts
 
 # -- MyST and MyST-NB -----------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_dmath_double_inline = True          # $$...$$ inside a paragraph is display math, as in JupyterLab
 myst_heading_anchors = 3
 nb_execution_mode = "cache"              # jupyter-cache, keyed on the code cells: edit one lesson, run one
 nb_execution_cache_path = "../cache"     # book/site.py passes its cache folder with -D
@@ -44,6 +46,7 @@ html_theme = "sphinx_book_theme"
 html_static_path = ["_static"] if (Path(__file__).parent / "_static").is_dir() else []
 html_css_files = ["site.css"] if html_static_path else []
 html_last_updated_fmt = None
+html_show_search_summary = False  # summaries fetch() each result page: refused on file://, so offline
 html_context = {"default_mode": "light"}  # without it pydata-sphinx-theme logs a console error on a first visit
 html_theme_options = {
     "home_page_in_toc": True,

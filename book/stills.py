@@ -6,7 +6,8 @@ in the notebook's widget state, in the model of the ``Output`` widget that ``int
 the live widget on a web page needs ipywidgets' JavaScript from a CDN, which an offline site cannot
 load. So the site shows what a reader sees before touching a control: the outputs held by the
 widget's ``Output`` models, under a note that names the controls with their initial values and says
-they are live in JupyterLab or Colab. Display-only widgets (a progress bar) become their text.
+they are live in JupyterLab or Colab. Display-only widgets (a progress bar) become their text, and
+widgets hidden or closed by the time the notebook finished (``tqdm(..., leave=False)``) disappear.
 
 ``replace_widgets(nb)`` does it to an executed notebook in place and drops the widget state, so
 MyST-NB adds no widget JavaScript. ``setup(app)`` makes it a Sphinx extension: it applies
@@ -81,13 +82,20 @@ def held_outputs(model_id: str, models: dict[str, dict]) -> list[dict]:
             for out in model.get("state", {}).get("outputs", [])]
 
 
+def hidden(model_id: str, models: dict[str, dict]) -> bool:
+    """Whether the widget was hidden when the notebook finished (a finished ``tqdm(leave=False)`` bar)."""
+    layout = models.get(model_id, {}).get("state", {}).get("layout", "")
+    state = models.get(str(layout).removeprefix("IPY_MODEL_"), {}).get("state", {})
+    return state.get("visibility") == "hidden" or state.get("display") == "none"
+
+
 def _display_text(model_id: str, models: dict[str, dict]) -> str:
     """The visible text of a display-only widget: labels, HTML text, a progress as value/max."""
     parts = []
     for model in _walk(model_id, models):
         state, name = model.get("state", {}), model.get("model_name", "")
         if name in ("HTMLModel", "LabelModel", "HTMLMathModel") and str(state.get("value", "")).strip():
-            parts.append(str(state["value"]).strip())
+            parts.append(html.unescape(str(state["value"]).strip()))
         elif name in ("FloatProgressModel", "IntProgressModel"):
             parts.append(f"{_value_text(state)}/{state.get('max', '?')}")
     return " ".join(parts)
@@ -109,8 +117,8 @@ def _note(pairs: list[tuple[str, str]], drew: bool) -> dict:
 def still(view: dict, fallback_text: str, models: dict[str, dict]) -> list[nbformat.NotebookNode]:
     """What replaces one widget output: a note and the held outputs, or the widget's text, or nothing."""
     model_id = view.get("model_id", "")
-    if model_id not in models:
-        return []  # the widget was closed before the notebook finished (a finished progress bar)
+    if model_id not in models or hidden(model_id, models):
+        return []  # closed or hidden before the notebook finished: a running notebook shows nothing either
     held = held_outputs(model_id, models)
     pairs = controls(model_id, models)
     if held:

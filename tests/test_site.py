@@ -32,6 +32,7 @@ a minute); the pages about 3 s each; the temporary courses about a minute in all
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from pathlib import Path
@@ -266,7 +267,10 @@ def test_lesson_page(lesson, html, built, visit, tmp_path_factory, request):
     assert executed is not None, f"{lesson} is not in the run's execution cache after the site was built"
     nb = executed[0]
     expected_images = stills.image_count(nb)
-    widgets = sum(stills.WIDGET_VIEW in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    shown = copy.deepcopy(nb)
+    stills.replace_widgets(shown)  # what the site shows: the notes it adds (interactive widgets only)
+    widgets = sum(stills.NOTE_CLASS in o.get("data", {}).get("text/html", "")
+                  for c in shown.cells if c.cell_type == "code" for o in c.outputs)
     if site.DAY.match(lesson):
         assert expected_images >= 1, f"{lesson} drew no figure: nothing to check on its page"
 
@@ -282,7 +286,7 @@ def test_lesson_page(lesson, html, built, visit, tmp_path_factory, request):
     assert not broken, f"{lesson}: images that did not load: {broken}"
     assert len(facts["images"]) >= expected_images, (
         f"{lesson}: the executed notebook has {expected_images} figures, the page shows {len(facts['images'])}")
-    assert facts["notes"] == widgets, f"{lesson}: {widgets} widget(s) in the notebook, {facts['notes']} still note(s)"
+    assert facts["notes"] == widgets, f"{lesson}: {widgets} interactive widget(s), {facts['notes']} still note(s)"
     assert facts["widgetScripts"] == 0, f"{lesson}: the page loads widget JavaScript (it needs a CDN)"
     if has_math(nb):
         assert facts["math"] > 0 and facts["mathErrors"] == 0, f"{lesson}: math not typeset ({facts})"
@@ -343,7 +347,8 @@ def test_search(html, visit):
 
 @pytest.mark.slow
 @pytest.mark.browser
-@pytest.mark.parametrize("rel", ["docs/glossary.html", *[f"{p}.html" for p in site.PAGES]])
+@pytest.mark.parametrize("rel", ["docs/glossary.html", *[f"{p}.html" for p in site.PAGES]],
+                         ids=lambda rel: rel.removesuffix(".html").replace("/", "-"))
 def test_reference_pages(rel, html, visit):
     visit.open(html, rel)
     text = visit.page.locator("article").inner_text()
