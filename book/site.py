@@ -57,6 +57,7 @@ BOOK = ROOT / "book"
 BUILD = BOOK / "_build"
 CELL_TIMEOUT = int(os.environ.get("COURSE_CELL_TIMEOUT", "240"))  # a cell that takes 240 s is stuck
 DAY = re.compile(r"^day(\d+)_")
+KEEP_VERSIONS = 3  # executions kept per notebook: the current one and two earlier (switching branches back)
 
 # The order of the site's own pages (book/pages/*.md: each includes a section of the README) under
 # "Start here"; a page not listed comes after these.
@@ -151,7 +152,7 @@ def cached_notebook(path: Path, cache_dir: Path) -> tuple[nbformat.NotebookNode,
 
 
 def _store(nb: nbformat.NotebookNode, source: nbformat.NotebookNode, uri: str, seconds: float, cache_dir: Path) -> None:
-    """Put an executed notebook in the cache under its source's key; drop this notebook's older records.
+    """Put an executed notebook in the cache under its source's key; keep KEEP_VERSIONS of each notebook.
 
     jupyter-cache keys a notebook on its code cells (source and metadata) and its kernelspec, so the
     executed notebook gets the source's cell metadata back (nbclient adds timings to it): otherwise
@@ -171,9 +172,10 @@ def _store(nb: nbformat.NotebookNode, source: nbformat.NotebookNode, uri: str, s
         record = cache.cache_notebook_bundle(
             CacheBundleIn(nb, uri, data={"execution_seconds": seconds}), check_validity=False, overwrite=True
         )
-        for old in cache.list_cache_records():
-            if old.uri == uri and old.pk != record.pk:
-                cache.remove_cache(old.pk)
+        older = sorted((r for r in cache.list_cache_records() if r.uri == uri and r.pk != record.pk),
+                       key=lambda r: r.created, reverse=True)
+        for old in older[KEEP_VERSIONS - 1:]:
+            cache.remove_cache(old.pk)
 
 
 def execute_cached(path: Path, cache_dir: Path, timeout: int = CELL_TIMEOUT) -> tuple[nbformat.NotebookNode, Run]:
