@@ -97,7 +97,8 @@ def _display_text(model_id: str, models: dict[str, dict]) -> str:
         if name in ("HTMLModel", "LabelModel", "HTMLMathModel") and str(state.get("value", "")).strip():
             parts.append(html.unescape(str(state["value"]).strip()))
         elif name in ("FloatProgressModel", "IntProgressModel"):
-            parts.append(f"{_value_text(state)}/{state.get('max', '?')}")
+            top = state.get("max", "?")
+            parts.append(f"{_value_text(state)}/{top:g}" if isinstance(top, float) else f"{_value_text(state)}/{top}")
     return " ".join(parts)
 
 

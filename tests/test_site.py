@@ -50,6 +50,66 @@ RELEASES = sorted(p.stem for p in (ROOT / "assignments").glob("*/*.ipynb") if p.
 PAGE_LOAD = 120_000  # ms; every wait ends on a state
 
 
+# -- widgets as stills (quick) --------------------------------------------------------------------
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+
+
+def widget_notebook() -> nbformat.NotebookNode:
+    """An executed notebook as nbclient saves it: an `interact` (VBox of a slider, a dropdown and an
+    Output holding the first figure), a finished tqdm bar hidden by leave=False, a visible bar."""
+    def model(name: str, **state) -> dict:
+        return {"model_name": name, "model_module": "@jupyter-widgets/controls", "state": state}
+
+    models = {
+        "box": model("VBoxModel", children=["IPY_MODEL_slider", "IPY_MODEL_menu", "IPY_MODEL_out"], layout="IPY_MODEL_l1"),
+        "slider": model("IntSliderModel", description="query row", value=20),
+        "menu": model("DropdownModel", description="photo", index=1, _options_labels=["china", "flower"]),
+        "out": model("OutputModel", outputs=[{"output_type": "display_data", "metadata": {},
+                                              "data": {"image/png": PNG, "text/plain": "<Figure>"}}]),
+        "l1": model("LayoutModel"),
+        "bar": model("HBoxModel", children=["IPY_MODEL_t1", "IPY_MODEL_p1"], layout="IPY_MODEL_hidden"),
+        "hidden": model("LayoutModel", visibility="hidden"),
+        "t1": model("HTMLModel", value="epoch 1: 100%"),
+        "p1": model("FloatProgressModel", value=23.0, max=23.0),
+        "bar2": model("HBoxModel", children=["IPY_MODEL_t2", "IPY_MODEL_p2"], layout="IPY_MODEL_l1"),
+        "t2": model("HTMLModel", value="epoch 2: 100%"),
+        "p2": model("FloatProgressModel", value=23.0, max=23.0),
+    }
+
+    def view(model_id: str, text: str) -> dict:
+        return {"output_type": "display_data", "metadata": {},
+                "data": {stills.WIDGET_VIEW: {"model_id": model_id, "version_major": 2, "version_minor": 0}, "text/plain": text}}
+
+    cells = [nbformat.v4.new_code_cell("interact(...)", outputs=[view("box", "interactive(...)")]),
+             nbformat.v4.new_code_cell("train()", outputs=[view("bar", "HBox(...)"), view("bar2", "HBox(...)"),
+                                                           nbformat.v4.new_output("stream", text="done\n")])]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["widgets"] = {stills.WIDGET_STATE: {"state": models, "version_major": 2, "version_minor": 0}}
+    return nbformat.from_dict(nb)
+
+
+def test_widgets_become_their_first_view_with_a_note():
+    nb = widget_notebook()
+    assert stills.image_count(nb) == 1  # the figure inside the Output widget counts
+    assert stills.replace_widgets(nb) == 3
+    interact, train = (c.outputs for c in nb.cells)
+    note, figure = interact
+    assert stills.NOTE_CLASS in note.data["text/html"]
+    assert "query row = 20, photo = flower" in note.data["text/plain"], note.data["text/plain"]
+    assert figure.output_type == "display_data" and figure.data["image/png"] == PNG
+    assert [o.get("data", {}).get("text/plain", o.get("text")) for o in train] == ["epoch 2: 100% 23/23", "done\n"]
+    assert "widgets" not in nb.metadata, "the widget state must go: MyST-NB would load widget JavaScript for it"
+    assert stills.image_count(nb) == 1 and not stills.widget_errors(nb)
+
+
+def test_a_widget_whose_first_draw_raised_is_an_error():
+    nb = widget_notebook()
+    state = nb.metadata["widgets"][stills.WIDGET_STATE]["state"]
+    raised = {"output_type": "error", "ename": "IndexError", "evalue": "out of range", "traceback": []}
+    state["out"]["state"]["outputs"] = [raised]
+    assert site.errors(nb) == ["cell 0 (widget): IndexError: out of range"]
+
+
 # -- temporary courses ----------------------------------------------------------------------------
 def tiny_course(root: Path, lessons: dict[str, list[str]]) -> Path:
     """A course folder holding only the README (the site's pages include its parts) and small lessons."""
@@ -140,7 +200,11 @@ def html(built) -> Path:
 
 @pytest.fixture(scope="module")
 def offline_browser(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:  # fail, not skip: CI must not pass without running these
+        raise RuntimeError("the site's browser tests need the `playwright` package (requirements-dev.txt); "
+                           "deselect them with -m 'not browser'") from error
 
     guard = S.OfflineGuard()
     with sync_playwright() as playwright:
