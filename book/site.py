@@ -450,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: $COURSE_REPOSITORY_URL; none when unset)")
     args = parser.parse_args(argv)
     if args.fresh:
-        for path in (args.out / "src", args.out / "html", args.out / "doctrees", args.cache or args.out / "cache"):
+        for path in (args.out / "src", args.out / "html", args.out / "doctrees", args.out / "jupyter_execute",
+                     args.cache or args.out / "cache"):
             shutil.rmtree(path, ignore_errors=True)
     started = time.monotonic()
     try:
