@@ -6,6 +6,7 @@
     python3 manage.py build [DAY]    rebuild notebooks from sources/ and the release with nbgrader
     python3 manage.py check          lint and check that notebooks are in sync with their sources
     python3 manage.py grade ARGS     batch-grade submissions in sandboxes (see docs/grading.md)
+    python3 manage.py book [ARGS]    build the course website into book/_build/html (see docs/site.md)
 
 Needs only Python 3.10+ and git. Everything else goes into ./.venv, from requirements-lock.txt.
 """
@@ -118,6 +119,14 @@ def cmd_grade(args: list[str]) -> int:
 
 
 COMMANDS = {"lab": cmd_lab, "test": cmd_test, "build": cmd_build, "check": cmd_check, "grade": cmd_grade}
+
+
+def cmd_book(args: list[str]) -> int:
+    ensure_env(dev=True)  # Sphinx, MyST-NB and the theme are in requirements-dev.txt
+    return run(PYTHON, "-m", "book.site", *args, env=environment())
+
+
+COMMANDS["book"] = cmd_book
 
 
 def main(argv: list[str]) -> int:

@@ -4,6 +4,11 @@ Lessons and releases run standalone: a temporary directory holding only that not
 without the repository on its path (a self-learner on Colab). A release may fail only in the
 student's unimplemented cells and the tests that grade them. Solution notebooks run (with their
 hidden tests) in tests/test_autograde.py, under nbgrader.
+
+Lessons run through the course website's executor (book/site.py: execute_cached, the same
+standalone run) into this test run's execution cache, which the site build (tests/test_site.py)
+reads: each lesson is executed once per run for both. The cache is fresh for every run and holds
+only runs that raised nothing, so a lesson test always reflects a run in this environment.
 """
 
 from __future__ import annotations
@@ -13,7 +18,15 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DAYS, LESSONS, ROOT, errors, execute, kernel_env
+from conftest import DAYS, KERNEL_TIMEOUT, LESSONS, ROOT, errors, execute, kernel_env
+
+from book import site
+from tests.browser import site as site_tests
+
+
+@pytest.fixture(scope="session")
+def execution_cache(tmp_path_factory, request):
+    return site_tests.execution_cache(tmp_path_factory, request.config)
 
 
 def standalone(path, tmp):
@@ -25,10 +38,11 @@ def standalone(path, tmp):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_lesson_runs_standalone(lesson, scratch):
-    nb = standalone(ROOT / "course" / f"{lesson}.ipynb", scratch)
-    failed = errors(nb)
-    assert not failed, "\n".join(f"cell {i}: {e}" for i, _, e in failed)
+def test_lesson_runs_standalone(lesson, scratch, execution_cache):
+    probe = subprocess.run([sys.executable, "-c", "import autograder"], cwd=scratch, env=site.kernel_env(), capture_output=True)
+    assert probe.returncode != 0, "the standalone environment must not see the repository"
+    nb, run = site.execute_cached(ROOT / "course" / f"{lesson}.ipynb", execution_cache, timeout=KERNEL_TIMEOUT)
+    assert not run.errors, "\n".join(run.errors)  # cells that raised, and widgets whose first draw raised
     code = [c for c in nb.cells if c.cell_type == "code"]
     if lesson != "index":
         figures = sum("image/png" in o.get("data", {}) for c in code for o in c.get("outputs", []))
