@@ -267,3 +267,29 @@ def test_malformed_manual_markers_are_refused(tmp_path, header, problem):
     source.write_text(header)
     with pytest.raises(ValueError, match=problem):
         notebook_from_source(source)
+
+
+# ---------------------------------------------------------------------------- one configuration
+def test_one_configuration_one_set_of_limits(monkeypatch):
+    """Course id, exchange, per-cell limit: stated once (deploy/jupyter/nbgrader_config.py), used everywhere."""
+    import re
+
+    from traitlets.config import PyFileConfigLoader
+
+    for var in ("COURSE_EXCHANGE_ROOT", "COURSE_CELL_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+    shared = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "deploy" / "jupyter")).load_config()
+    course = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "autograder")).load_config()
+    assert shared.CourseDirectory.course_id == course.CourseDirectory.course_id == "attention-cv"
+    assert shared.Exchange.root == course.Exchange.root == "/srv/nbgrader/exchange"
+    assert shared.Execute.timeout == course.Execute.timeout > 0
+    assert course.LateSubmissionPlugin.penalty_method == "zero"
+    assert any(p.__name__ == "ClearMarkScheme" for p in course.GenerateFeedback.preprocessors), "feedback shows mark schemes"
+    # Each value is assigned in exactly one file (the shared one); everything else loads it.
+    files = [ROOT / "nbgrader_config.py", ROOT / "autograder" / "nbgrader_config.py", *sorted((ROOT / "deploy").rglob("*.py"))]
+    for setting in ("CourseDirectory.course_id", "Exchange.root", "Execute.timeout"):
+        where = [str(f.relative_to(ROOT)) for f in files if re.search(rf"^c\.{re.escape(setting)}\s*=", f.read_text(), re.M)]
+        assert where == ["deploy/jupyter/nbgrader_config.py"], f"{setting} is set in {where}"
+    from autograder.sandbox import Limits
+
+    assert Limits().cell_timeout == shared.Execute.timeout, "the batch grader's per-cell limit differs from Validate's"
