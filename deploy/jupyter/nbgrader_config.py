@@ -23,3 +23,14 @@ c.Exchange.root = os.environ.get("COURSE_EXCHANGE_ROOT", "/srv/nbgrader/exchange
 # profile) stays well under it. COURSE_CELL_TIMEOUT overrides it for one run.
 c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "120"))
 c.Execute.interrupt_on_timeout = True
+
+# On Kubernetes there is no folder every pod shares: the exchange is a JupyterHub service,
+# nbexchange, and the pods set COURSE_EXCHANGE=nbexchange (deploy/k8s/values.yaml). Each request
+# is authenticated as its user, so a student can reach their own submissions and feedback only.
+if os.environ.get("COURSE_EXCHANGE") == "nbexchange":
+    for _trait, _plugin in {
+        "exchange": "Exchange", "list": "ExchangeList", "release_assignment": "ExchangeReleaseAssignment",
+        "fetch_assignment": "ExchangeFetchAssignment", "submit": "ExchangeSubmit", "collect": "ExchangeCollect",
+        "release_feedback": "ExchangeReleaseFeedback", "fetch_feedback": "ExchangeFetchFeedback",
+    }.items():
+        setattr(c.ExchangeFactory, _trait, f"nbexchange.plugin.{_plugin}")
