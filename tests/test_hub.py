@@ -350,6 +350,7 @@ def test_exchange_round_trip():
                 for future in futures.values():
                     future.result(timeout=WAIT)
                 memory = {a.name: H.resident_mb(a.uid) for a in accounts.values()}
+                validate_config = H.server_nbgrader_config(accounts[ana], python_bin)
                 H.run_as(instructor, steps["export"][1], instr_env, cwd=teacher.home)
             except BaseException as error:
                 shared.failed.set()
@@ -362,6 +363,7 @@ def test_exchange_round_trip():
 
         # 5. What the run produced.
         check_people(shared.seen, accounts, instructor, ana, ben)
+        check_validate_config(validate_config, scratch / "exchange")
         check_gradebook(clone / "gradebook.db", ana, ben)
         check_export(clone / "grades.csv", ana, ben)
         check_isolation(scratch / "exchange", accounts[ana], accounts[ben])
@@ -401,6 +403,16 @@ def check_people(seen: dict, accounts: dict, instructor: str, ana: str, ben: str
     assert ana_words in ANA_WRITTEN and ben_words in BEN_WRITTEN
     assert ana_words in ana_fb and ben_words not in ana_fb, "Ana's feedback is not her own"
     assert ben_words in ben_fb and ana_words not in ben_fb, "Ben's feedback is not his own"
+
+
+def check_validate_config(found: dict, exchange: Path) -> None:
+    """A student's server reads the course's settings: Validate runs with the course's per-cell limit."""
+    from traitlets.config import PyFileConfigLoader
+
+    shared = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "deploy" / "jupyter")).load_config()
+    assert found == {"timeout": shared.Execute.timeout, "course_id": "attention-cv", "exchange": str(exchange)}, (
+        f"a student's server loads {found}; the course's settings are timeout {shared.Execute.timeout}, attention-cv, "
+        f"{exchange} (nbgrader's default per-cell limit for Validate is 30 s)")
 
 
 def check_gradebook(db: Path, ana: str, ben: str) -> None:

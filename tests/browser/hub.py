@@ -13,9 +13,11 @@ Every wait ends on a state (a list row, a dialog, a saved file), not on a guesse
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import stat
@@ -173,6 +175,33 @@ def resident_mb(uid: int) -> float:
         except OSError:
             pass
     return total / 1024
+
+
+def server_nbgrader_config(account: Account, python_bin: Path) -> dict:
+    """The nbgrader settings the account's running JupyterLab server loads (as its Validate does).
+
+    Reads JUPYTER_CONFIG_PATH from the server process the hub started, then loads nbgrader's
+    configuration as that account, from its home, the way nbgrader's Validate handler does.
+    """
+    env = None
+    for pid in processes_of(account.uid):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            if b"jupyterhub-singleuser" in cmdline:
+                env = dict(v.split("=", 1) for v in Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in v)
+                break
+        except OSError:
+            pass
+    if env is None:
+        raise AssertionError(f"no running server of {account.name}")
+    code = ("import json, os\nfrom jupyter_core.paths import jupyter_config_path\nfrom nbgrader.apps import NbGrader\n"
+            "app = NbGrader()\npaths = jupyter_config_path()\npaths.insert(0, os.getcwd())\n"
+            "app.config_file_paths.append(paths)\napp.load_config_file()\nc = app.config\n"
+            "print(json.dumps({'timeout': c.Execute.timeout, 'course_id': c.CourseDirectory.course_id, "
+            "'exchange': c.Exchange.root}))\n")
+    keep = {k: env[k] for k in ("JUPYTER_CONFIG_PATH", "COURSE_EXCHANGE_ROOT", "PATH") if k in env}
+    out = run_as(account.name, f"{python_bin / 'python'} -c {shlex.quote(code)}", keep, cwd=account.home)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 @dataclass
