@@ -137,12 +137,14 @@ def cmd_grade(args: list[str]) -> int:
     return run(PYTHON, "-m", "autograder.grading", *args, env=environment())
 
 
+COMMANDS = {"lab": cmd_lab, "test": cmd_test, "build": cmd_build, "check": cmd_check, "grade": cmd_grade}
+
+
 def cmd_student_edition(args: list[str]) -> int:
-    return run(sys.executable, ROOT / "deploy" / "student_edition.py", *args)
+    return run(sys.executable, ROOT / "deploy" / "student_edition.py", *args)  # standard library only: no .venv
 
 
-COMMANDS = {"lab": cmd_lab, "test": cmd_test, "build": cmd_build, "check": cmd_check, "grade": cmd_grade,
-            "student-edition": cmd_student_edition}
+COMMANDS["student-edition"] = cmd_student_edition
 
 
 def main(argv: list[str]) -> int:
