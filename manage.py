@@ -7,6 +7,8 @@
     python3 manage.py check          lint and check that notebooks are in sync with their sources
     python3 manage.py grade ARGS     batch-grade submissions in sandboxes (see docs/grading.md)
     python3 manage.py book [ARGS]    build the course website into book/_build/html (see docs/site.md)
+    python3 manage.py student-edition OUT [--force] [--git]
+                                     the folder to hand to a class: lessons, releases, no solutions
 
 Needs only Python 3.10+ and git. Everything else goes into ./.venv, from requirements-lock.txt.
 """
@@ -63,8 +65,10 @@ def ensure_env(dev: bool = False) -> None:
     stamp.write_text(digest)
 
 
-# Programs the test suite needs beyond Python packages: the grading sandbox and the browser.
-SYSTEM_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium"}
+# Programs the test suite needs beyond Python packages: the grading sandbox, the browser, and
+# Node.js for JupyterHub's proxy (tests/test_hub.py).
+SYSTEM_PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium", "node": "nodejs", "npm": "npm"}
+PROXY = "configurable-http-proxy@4.6.3"  # JupyterHub's proxy, from npm (docs/jupyterhub.md)
 
 
 def ensure_system_packages() -> None:
@@ -87,6 +91,21 @@ def ensure_system_packages() -> None:
             "the tests that need them will fail until then")
 
 
+def ensure_proxy() -> None:
+    """JupyterHub's proxy for the hub test: on PATH, or installed once into .venv/node with npm."""
+    import shutil
+
+    local = VENV / "node" / "node_modules" / ".bin" / "configurable-http-proxy"
+    if shutil.which("configurable-http-proxy") or local.exists():
+        return
+    if not shutil.which("npm"):
+        log("npm not found: the JupyterHub test will fail until configurable-http-proxy is installed")
+        return
+    log(f"installing {PROXY} into {local.parent.parent.parent} (npm)")
+    if run("npm", "install", "--prefix", VENV / "node", "--no-audit", "--no-fund", "--loglevel=error", PROXY):
+        log(f"npm install {PROXY} failed; the JupyterHub test will fail")
+
+
 def cmd_lab(args: list[str]) -> int:
     ensure_env()
     log("starting JupyterLab on the course contents (Ctrl+C to stop)")
@@ -97,6 +116,7 @@ def cmd_lab(args: list[str]) -> int:
 def cmd_test(args: list[str]) -> int:
     ensure_env(dev=True)
     ensure_system_packages()
+    ensure_proxy()
     jobs = ["-n", os.environ.get("COURSE_TEST_JOBS", "2")] if not any(a.startswith("-n") for a in args) else []
     return run(PYTHON, "-m", "pytest", *jobs, *args, env=environment())
 
@@ -127,6 +147,13 @@ def cmd_book(args: list[str]) -> int:
 
 
 COMMANDS["book"] = cmd_book
+
+
+def cmd_student_edition(args: list[str]) -> int:
+    return run(sys.executable, ROOT / "deploy" / "student_edition.py", *args)  # standard library only: no .venv
+
+
+COMMANDS["student-edition"] = cmd_student_edition
 
 
 def main(argv: list[str]) -> int:

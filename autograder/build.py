@@ -7,9 +7,17 @@
 Sources are jupytext "percent" scripts. A cell header may carry one nbgrader marker,
 ``nb="KIND:GRADE_ID[:POINTS]"``:
 
-    # %% nb="solution:softmax"          the student's cell (graded by the tests below)
-    # %% nb="test:test_softmax:2"       an autograded test cell worth 2 points
-    # %% nb="readonly:setup"            a locked cell (code or markdown)
+    # %% nb="solution:softmax"                   the student's cell (graded by the tests below)
+    # %% nb="test:test_softmax:2"                an autograded test cell worth 2 points
+    # %% nb="readonly:setup"                     a locked cell (code or markdown)
+    # %% [markdown] nb="answer:written_1:3"      a written answer graded by people, 3 points
+    # %% [markdown] nb="task:task_1:2"           a manually graded task, 2 points
+
+Written answers (``answer``) are nbgrader's manually graded answer cells: markdown, the model
+answer and the rubric between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, which the
+release replaces by "YOUR ANSWER HERE". Tasks (``task``) are nbgrader's task cells: locked
+markdown that states the task (the student answers in cells of their own below it), the rubric
+between ``=== BEGIN MARK SCHEME ===`` and ``=== END MARK SCHEME ===``, which the release drops.
 
 ``python manage.py build`` rebuilds everything; ``python -m autograder.build --check``
 fails when a committed notebook differs from what its source builds.
@@ -43,7 +51,36 @@ def lessons() -> list[str]:
     return sorted(p.stem for p in (SOURCES / "course").glob("*.py"))
 
 
-def _nbgrader_metadata(marker: str, where: str) -> dict:
+MARK_SCHEME = ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")
+SOLUTION_REGION = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _points(points: str) -> int | float:
+    return float(points) if "." in points else int(points)
+
+
+def _region(source: str, delimiters: tuple[str, str], where: str) -> list[str]:
+    """The lines between each pair of delimiters (on lines of their own); fails when unbalanced."""
+    begin, end = delimiters
+    regions, current = [], None
+    for line in source.splitlines():
+        if begin in line:
+            if current is not None:
+                raise ValueError(f"{where}: nested {begin!r}")
+            current = []
+        elif end in line:
+            if current is None:
+                raise ValueError(f"{where}: {end!r} without {begin!r}")
+            regions.append("\n".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        raise ValueError(f"{where}: {begin!r} without {end!r}")
+    return regions
+
+
+def _nbgrader_metadata(marker: str, where: str, cell_type: str = "code", source: str = "") -> dict:
     kind, _, rest = marker.partition(":")
     grade_id, _, points = rest.partition(":")
     if not grade_id:
@@ -54,12 +91,38 @@ def _nbgrader_metadata(marker: str, where: str) -> dict:
     elif kind == "test":
         if not grade_id.startswith("test_") or not points:
             raise ValueError(f"{where}: test cells are 'test:test_<exercise>:<points>', got {marker!r}")
-        meta.update(grade=True, locked=True, points=float(points) if "." in points else int(points))
+        meta.update(grade=True, locked=True, points=_points(points))
     elif kind == "readonly":
         meta["locked"] = True
+    elif kind in ("answer", "task"):
+        if cell_type != "markdown" or not points:
+            raise ValueError(f"{where}: {kind} cells are markdown cells marked '{kind}:<grade_id>:<points>', got "
+                             f"{marker!r} on a {cell_type} cell")
+        delimiters = SOLUTION_REGION if kind == "answer" else MARK_SCHEME
+        if not any(r.strip() for r in _region(source, delimiters, where)):
+            raise ValueError(f"{where}: a {kind} cell keeps its model answer and rubric between "
+                             f"{delimiters[0]!r} and {delimiters[1]!r} (instructor notebook only)")
+        if kind == "answer":
+            meta.update(grade=True, solution=True, points=_points(points))
+        else:
+            meta.update(task=True, locked=True, points=_points(points))
     else:
         raise ValueError(f"{where}: unknown marker kind {kind!r} in {marker!r}")
     return meta
+
+
+def rubrics(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """grade_id -> the instructor-only text of each written answer or task (model answer, rubric)."""
+    found = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "markdown":
+            continue
+        if meta.get("task"):
+            found[meta["grade_id"]] = "\n".join(_region(cell.source, MARK_SCHEME, meta["grade_id"]))
+        elif meta.get("solution") and meta.get("grade"):
+            found[meta["grade_id"]] = "\n".join(_region(cell.source, SOLUTION_REGION, meta["grade_id"]))
+    return found
 
 
 def notebook_from_source(path: Path) -> nbformat.NotebookNode:
@@ -71,7 +134,7 @@ def notebook_from_source(path: Path) -> nbformat.NotebookNode:
         marker = cell.metadata.get("nb")
         metadata = {}
         if marker:
-            metadata["nbgrader"] = _nbgrader_metadata(marker, f"{path.name} cell {index}")
+            metadata["nbgrader"] = _nbgrader_metadata(marker, f"{path.name} cell {index}", cell.cell_type, cell.source)
             gid = metadata["nbgrader"]["grade_id"]
             if gid in seen:
                 raise ValueError(f"{path.name}: grade id {gid!r} used twice")

@@ -13,7 +13,29 @@ c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-c.CourseDirectory.course_id = "attention-cv"
+# ---- course-level settings (owner: instructor guide, docs/jupyterhub.md) ----
+# The course id, the exchange folder and the per-cell time limit are shared with every student's
+# server: they live in deploy/jupyter/nbgrader_config.py (installed as /etc/jupyter/nbgrader_config.py
+# on a hub) and are loaded from there, so each is stated once.
+_SHARED = os.path.join(ROOT, "deploy", "jupyter", "nbgrader_config.py")
+if not os.path.exists(_SHARED):  # load_subconfig would skip a missing file silently
+    raise FileNotFoundError(f"the course's shared nbgrader settings are missing: {_SHARED}")
+load_subconfig(_SHARED)  # noqa: F821 - provided by traitlets
+
+# Late submissions: a submission collected after the due date (`nbgrader db assignment add <day>
+# --duedate=...`) scores 0 (nbgrader's "zero" method: the penalty equals the score autograde gave).
+# Manual grades entered afterwards are not covered until that submission is autograded again
+# (docs/instructor-guide.md, "Deadlines and late submissions").
+c.LateSubmissionPlugin.penalty_method = "zero"
+
+# Feedback shows a student their answers, scores and comments, never a task's mark scheme (the
+# formgrader shows it to graders; nbgrader's default feedback would show it to the student too).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearMarkScheme, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearMarkScheme, CSSHTMLHeaderPreprocessor]
+# ---- end of course-level settings ----
+
 c.CourseDirectory.root = ROOT
 c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "assignments"
@@ -26,8 +48,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, os.environ.get("PYT
 
 # Execution: a per-cell limit, and a skip tag nobody can guess, so a student's
 # "skip-execution" tag on a test cell does not skip it.
-c.Execute.timeout = int(os.environ.get("COURSE_CELL_TIMEOUT", "180"))
-c.Execute.interrupt_on_timeout = True
+# (c.Execute.timeout, the per-cell limit, comes from the shared settings above.)
 c.Execute.skip_cells_with_tag = "course-skip-" + secrets.token_hex(16)
 c.Execute.extra_arguments = ["--HistoryManager.enabled=False"]
 

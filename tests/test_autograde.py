@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import nbformat
 import pytest
-from conftest import DAYS, Course, errors, load_variants, notebook_with
+from conftest import DAYS, ROOT, Course, errors, load_variants, notebook_with
 
 from autograder import registry
 
@@ -19,23 +20,54 @@ def by_exercise(day: str, scores: dict[str, tuple[float, float]]) -> dict[str, t
     return totals
 
 
+def manual_cells(day: str) -> dict[str, float]:
+    """grade_id -> points of the cells graded by people (written answers, tasks) in the source notebook."""
+    nb = nbformat.read(ROOT / "solutions" / day / f"{day}.ipynb", as_version=4)
+    found = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and (meta.get("task") or (meta.get("solution") and meta.get("grade"))):
+            found[meta["grade_id"]] = meta["points"]
+    return found
+
+
+def answer_cells(day: str) -> set[str]:
+    """The written answer cells (markdown solution cells) among manual_cells(day)."""
+    nb = nbformat.read(ROOT / "solutions" / day / f"{day}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")}
+
+
+def needs_manual_grade(course: Course, student: str) -> set[str]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        sub = gb.find_submission_notebook(course.day, course.day, student)
+        return {g.name for g in sub.grades if g.needs_manual_grade}
+
+
 @pytest.mark.parametrize("day", DAYS)
 def test_round_trip(day, scratch):
     course = Course(scratch, day)
 
+    manual = manual_cells(day)
     full = course.autograde("solution", notebook_with(day, {}))
     failed = errors(course.autograded_notebook("solution"))
     assert not failed, "the solution notebook raised:\n" + "\n".join(f"cell {i}: {e}" for i, _, e in failed)
-    lost = {k: v for k, v in full.items() if v[0] != v[1]}
-    assert not lost, f"the solution must score full marks; lost points in {lost}"
-
-    import nbformat
-    from conftest import ROOT
+    lost = {k: v for k, v in full.items() if v[0] != v[1] and k not in manual}
+    assert not lost, f"the solution must score full autograded marks; lost points in {lost}"
+    waiting = needs_manual_grade(course, "solution")
+    assert waiting == set(manual), f"written answers must wait for a person (and nothing else): {waiting} != {set(manual)}"
 
     release = nbformat.read(ROOT / "assignments" / day / f"{day}.ipynb", as_version=4)
-    zero = by_exercise(day, course.autograde("untouched", release))
+    untouched = course.autograde("untouched", release)
+    zero = by_exercise(day, untouched)
     scored = {k: v for k, v in zero.items() if v[0] != 0}
     assert not scored, f"the untouched release must score 0 on every exercise; scored {scored}"
+    for gid, points in manual.items():
+        assert untouched[gid] == (0, points), f"the unanswered written cell {gid} scored {untouched[gid]}"
+    # nbgrader grades an answer cell left as released 0 by itself; a task always waits for a person
+    assert needs_manual_grade(course, "untouched") == set(manual) - answer_cells(day)
 
     variants = load_variants(day)
     wrong = {name: next(iter(table.values())) for name, table in variants.WRONG.items() if table}

@@ -62,6 +62,7 @@ def test_release_runs_standalone_failing_only_in_student_cells(day, scratch):
     visible = {
         c.metadata["nbgrader"]["grade_id"]
         for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("grade") and c.source.strip() and not c.source.lstrip().startswith("#")
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade") and c.source.strip()
+        and not c.source.lstrip().startswith("#")
     }
     assert visible <= failed_tests, f"visible tests pass on an unsolved release: {sorted(visible - failed_tests)}"

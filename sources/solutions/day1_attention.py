@@ -452,3 +452,48 @@ from autograder import check
 
 check("day1_attention", "quiz_4", quiz_4)
 ### END HIDDEN TESTS
+
+# %% [markdown] nb="readonly:written_1_text"
+# ## Written question (3 points, graded by your instructor)
+#
+# Published code keeps query $i$ away from key $j$ in three ways:
+#
+# 1. set the score to $-\infty$ before the softmax (what your `scaled_dot_product_attention` does
+#    with a boolean mask);
+# 2. set the score to $-10^9$ before the softmax instead;
+# 3. take the softmax over all keys, then multiply the weights by the 0/1 mask.
+#
+# For each way, say (a) whether the weights of the allowed keys equal those of attention run
+# without the masked keys at all, and (b) what it gives for a query whose every key is masked
+# (a padding row in `padded_attention`). Say why, in a sentence each; a few lines of code in a
+# cell of your own to check your claims are welcome (float16 is worth a try for way 2).
+#
+# Write your answer in the cell below (double-click it to edit it). No test checks it: a person
+# grades it after you submit.
+
+# %% [markdown] nb="answer:written_1:3"
+# ### BEGIN SOLUTION
+# **Model answer.**
+# 1. $-\infty$: exactly equal, since $e^{-\infty} = 0$ and the normaliser then sums over the allowed
+#    keys only. A row with every key masked is `nan` ($-\infty - (-\infty)$, or $0/0$), and the `nan`
+#    also reaches the gradients: such rows must be avoided or replaced, as `padded_attention` does.
+# 2. $-10^9$: equal in float32 in practice, since $e^{-10^9}$ underflows to exactly 0. A fully
+#    masked row gets no `nan` but uniform weights $1/L$ over the masked keys: finite and silently
+#    wrong. $-10^9$ does not fit in float16 (largest value 65504): `masked_fill` raises an overflow
+#    error, and a cast turns it into $-\infty$ (back to way 1). `torch.finfo(dtype).min` is the safe
+#    choice of this kind.
+# 3. Multiplying after the softmax: not equal. The masked keys still took part in the normaliser,
+#    so the allowed weights are too small, the row sums to less than 1 and depends on what the
+#    masked (padding) keys hold. Dividing by the row sum afterwards repairs it (the same as way 1,
+#    with $0/0$ on a fully masked row).
+#
+# **Rubric (3 points).** One point per way, for both parts with a reason:
+# * way 1: equal weights because $e^{-\infty} = 0$ drops the key from the normaliser; `nan` on a fully
+#   masked row (the reason: $-\infty - (-\infty)$ or $0/0$);
+# * way 2: equal in float32 (underflow to 0); uniform weights, not `nan`, on a fully masked row.
+#   The float16 overflow is not required; mentioning it makes up for a half point lost elsewhere;
+# * way 3: not equal because the masked keys stay in the normaliser (rows sum to less than 1).
+#
+# Half a point for a right outcome without a reason. No point for a reason that contradicts the
+# outcome ("equal, because the mask sets the weights to 0 afterwards").
+# ### END SOLUTION

@@ -534,3 +534,43 @@ from autograder import check
 
 check("day4_self_cross_attention", "quiz_4", quiz_4)
 ### END HIDDEN TESTS
+
+# %% [markdown] nb="readonly:written_1_text"
+# ## Written question (3 points, graded by your instructor)
+#
+# Question 1 showed that `MultiHeadSelfAttention(dim, num_heads)` has as many parameters for every
+# number of heads $h$ that divides `dim`. So what do several heads buy, and what do they cost?
+# Compare $h = 1$ with $h = 8$ at `dim = 256`, for one image of $N$ patch tokens:
+#
+# 1. What can 8 heads express in one layer that one head cannot? (Think of what one row of one
+#    head's weights is, and what the output of that row is.)
+# 2. How do the multiply-adds of $QK^\top$ and of the weights times $V$ change, and the memory the
+#    weights take?
+# 3. What becomes of each head when $h$ grows so far that the head width $d = \text{dim}/h$ is tiny,
+#    say $h = 128$ and $d = 2$?
+#
+# Write your answer in the cell below (double-click it to edit it), a few sentences per part. No
+# test checks it: a person grades it after you submit.
+
+# %% [markdown] nb="answer:written_1:3"
+# ### BEGIN SOLUTION
+# **Model answer.**
+# 1. One row of one head's weights is a single probability distribution over the keys, so the
+#    query gets one weighted average of the values: a query that needs two things at once (two
+#    parts of an object, its neighbour and the background) gets a blend of them. Eight heads give
+#    each query eight independent distributions whose results are concatenated and mixed by $W_O$.
+# 2. The multiply-adds stay the same: each head does $N^2 d$ for $QK^\top$ and $N^2 d$ for the weights
+#    times $V$, and $h \cdot N^2 d = N^2 \cdot \text{dim}$ whatever $h$ is (the projections do not change
+#    either). The weights take $h$ times the memory: a $(B, h, N, N)$ tensor, 8 times as much.
+# 3. Each head compares queries and keys in only $d$ dimensions, so its $N \times N$ score matrix
+#    $Q_i K_i^\top$ has rank at most $d$: with $d = 2$ a head can form only very coarse patterns
+#    (the "low-rank bottleneck" of Bhojanapalli et al., ICML 2020). More heads is not always better;
+#    ViT-B uses $d = 64$ (768 channels, 12 heads).
+#
+# **Rubric (3 points).** One point per part:
+# * part 1: one head = one distribution (one weighted average) per query; several heads = several
+#   distributions, combined by $W_O$. "More heads learn more features" without the reason: half a point;
+# * part 2: compute unchanged ($h \cdot d = \text{dim}$) and weights memory $\times h$; half a point for one of the two;
+# * part 3: each head's scores are limited by the small $d$ (low rank, or "too few dimensions to
+#   compare queries and keys"); half a point for "each head becomes weaker" without the reason.
+# ### END SOLUTION

@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 # What the browser tests copy into the server's root: the three notebook trees, and what the
-# nbgrader Validate action needs (the configuration, and the hidden-test harness that the
-# solution notebook's hidden cells import).
-COPIED = ("course", "assignments", "solutions", "autograder", "nbgrader_config.py")
+# nbgrader Validate action needs (the configuration with its shared settings in deploy/jupyter/, and
+# the hidden-test harness that the solution notebook's hidden cells import).
+COPIED = ("course", "assignments", "solutions", "autograder", "nbgrader_config.py", "deploy")
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
