@@ -488,3 +488,41 @@ from autograder import check
 
 check("day2_channel_attention", "quiz_4", quiz_4)
 ### END HIDDEN TESTS
+
+# %% [markdown] nb="readonly:written_1_text"
+# ## Written question (3 points, graded by your instructor)
+#
+# SE computes the gate of each channel from all $C$ channel means through a bottleneck
+# ($C \to C/r \to C$); ECA computes it from the $k$ neighbouring channel means with one shared 1-D
+# convolution and no reduction.
+#
+# 1. The order of the channels that a convolution outputs is arbitrary when training starts. Why
+#    can a rule that looks only at *neighbouring* channels still work, and what could SE learn
+#    that ECA cannot?
+# 2. Wang et al. (ECA-Net, CVPR 2020) argue against SE's dimensionality reduction. What does the
+#    bottleneck force on the $C$ gates, and what does ECA keep instead?
+#
+# Write your answer in the cell below (double-click it to edit it), a few sentences per part. No
+# test checks it: a person grades it after you submit.
+
+# %% [markdown] nb="answer:written_1:3"
+# ### BEGIN SOLUTION
+# **Model answer.**
+# 1. The convolution before the gate is trained together with it, so the network can learn to put
+#    channels whose gates should interact next to each other; "neighbour" is whatever training
+#    makes it. SE can let any channel's gate depend on any other channel (a global, learned
+#    interaction, e.g. one channel switching off a distant one); ECA's gate for channel $c$ sees
+#    only channels $c - \lfloor k/2 \rfloor .. c + \lfloor k/2 \rfloor$, with the same $k$ weights
+#    for every channel.
+# 2. The bottleneck maps the $C$ means to $C/r$ numbers and back, so the $C$ gates are a function
+#    of only $C/r$ values: the gates cannot vary independently, and no channel's gate has a direct
+#    weight from its own descriptor. ECA keeps the direct correspondence between a channel and its
+#    gate (no reduction) and limits the interaction to a local one, with $k$ parameters instead of
+#    about $2C^2/r$.
+#
+# **Rubric (3 points).**
+# * part 1 (2 points): the preceding layer learns the channel order, so locality is learned
+#   (1 point); SE's interaction is global, ECA's local and shared (1 point);
+# * part 2 (1 point): the bottleneck couples the gates through $C/r$ numbers, ECA keeps one gate per
+#   channel with a direct dependence. Half a point for "fewer parameters" alone.
+# ### END SOLUTION

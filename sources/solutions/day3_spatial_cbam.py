@@ -658,3 +658,38 @@ from autograder import check
 
 check("day3_spatial_cbam", "quiz_4", quiz_4)
 ### END HIDDEN TESTS
+
+# %% [markdown] nb="readonly:written_1_text"
+# ## Written question (3 points, graded by your instructor)
+#
+# CBAM pools twice where SE pools once: its channel gate uses the average **and** the maximum over
+# the positions of each channel, and its spatial gate the mean **and** the maximum over the channels
+# at each position.
+#
+# 1. Describe a feature map (one channel is enough, in words or numbers) whose average hides
+#    something that its maximum shows, and say why that matters for a gate.
+# 2. In `mode="channel_first"` the spatial gate is computed from the features the channel gate
+#    has already rescaled; in `mode="parallel"` both gates see the input. What information does the
+#    spatial gate have in the first case that it lacks in the second?
+#
+# Write your answer in the cell below (double-click it to edit it), a few sentences per part. No
+# test checks it: a person grades it after you submit.
+
+# %% [markdown] nb="answer:written_1:3"
+# ### BEGIN SOLUTION
+# **Model answer.**
+# 1. A channel that is 0 everywhere except one strong response (a small object: 10 at one of
+#    $14 \times 14 = 196$ positions) has mean $10/196 \approx 0.05$, like a channel of faint noise;
+#    its maximum, 10, shows the object. A gate that sees only the average cannot tell a rare strong
+#    feature from a weak diffuse one; the maximum keeps the most distinctive response.
+# 2. After the channel gate, channels judged unimportant are scaled down, so the mean and maximum
+#    over channels at each position are dominated by the useful channels: the spatial gate knows
+#    *which* channels matter. In parallel mode it pools over all channels as they came in, noise
+#    channels included (and the two gates cannot take each other into account).
+#
+# **Rubric (3 points).**
+# * part 1 (2 points): a concrete sparse or peaked example where the mean is small and the maximum
+#   large (1 point); why it matters: the average dilutes rare strong responses (1 point);
+# * part 2 (1 point): the spatial gate pools over channels already weighted by importance. Half a
+#   point for "the order changes the result" without what the spatial gate gains.
+# ### END SOLUTION

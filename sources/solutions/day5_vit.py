@@ -767,3 +767,37 @@ try:
 except Exception as exc:  # an unfinished VisionTransformer must not stop the notebook here
     print(f"(finish VisionTransformer to classify the photograph; for now: {type(exc).__name__}: {exc})")
 vit_b = None  # free the memory
+
+# %% [markdown] nb="readonly:written_1_text"
+# ## Written question (3 points, graded by your instructor)
+#
+# Your `attention_rollout` averages the heads, replaces each layer's weights $A$ by $(A + I)/2$,
+# renormalises the rows and multiplies the layers (Abnar and Zuidema, ACL 2020).
+#
+# 1. What does the $+ I$ stand for in the encoder block, and why is $(A + I)/2$ then a better
+#    picture of how information moves through a layer than $A$ alone?
+# 2. A rollout map is often shown as "what the model looked at to decide the class". Name two
+#    things in the network that rollout ignores, and say what that means for this reading of the
+#    map (hint: compare the maps for two different classes of the same image).
+#
+# Write your answer in the cell below (double-click it to edit it), a few sentences per part. No
+# test checks it: a person grades it after you submit.
+
+# %% [markdown] nb="answer:written_1:3"
+# ### BEGIN SOLUTION
+# **Model answer.**
+# 1. The residual connection: a block computes $x + \mathrm{attn}(\mathrm{norm}(x))$, so each token
+#    keeps its own state and adds what attention brings. $A$ alone pretends each token is replaced by
+#    the weighted average; $(A + I)/2$ gives the token itself half the weight, as the skip path does
+#    (equal weights are the method's simplifying assumption).
+# 2. Rollout uses only the attention weights: it ignores the values and their norms (a large weight
+#    on a value vector near 0 moves nothing), the MLPs, the LayerNorms and the classifier head.
+#    So the map is the same whatever class you ask about: it shows how tokens mixed, not what
+#    evidence supports one class (Chefer et al., CVPR 2021, make this point and add gradients).
+#
+# **Rubric (3 points).**
+# * part 1 (1 point): the residual/skip connection, and that the token keeps part of itself.
+#   Half a point for "identity for the residual" without why it improves the picture;
+# * part 2 (2 points): two ignored parts among values, MLP, LayerNorm, head (1 point); the map is
+#   class-agnostic, so it is not an explanation of a particular decision (1 point).
+# ### END SOLUTION

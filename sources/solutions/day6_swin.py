@@ -794,3 +794,37 @@ from autograder import check
 
 check("day6_swin", "quiz_4", quiz_4)
 ### END HIDDEN TESTS
+
+# %% [markdown] nb="readonly:written_1_text"
+# ## Written question (3 points, graded by your instructor)
+#
+# 1. Suppose every Swin block used the same, unshifted window grid (patch merging between stages
+#    still happens). Which pairs of tokens could never exchange information inside one stage, however
+#    many blocks the stage has?
+# 2. The shifted block rolls the map by $\lfloor M/2 \rfloor$ and then masks. Why is the mask needed
+#    after a *cyclic* shift, and why does the reference value $-100$ work where $-\infty$ is the
+#    textbook choice?
+#
+# Write your answer in the cell below (double-click it to edit it), a few sentences per part. No
+# test checks it: a person grades it after you submit.
+
+# %% [markdown] nb="answer:written_1:3"
+# ### BEGIN SOLUTION
+# **Model answer.**
+# 1. Tokens in different windows: attention never crosses a window border, so with a fixed grid
+#    the windows stay isolated for the whole stage (only patch merging, at the stage's end, mixes
+#    neighbouring windows). Shifting the grid in every other block makes windows straddle the old
+#    borders, so information crosses them.
+# 2. The cyclic roll moves the rows and columns cut off at one border to the opposite border, so
+#    some windows hold tokens that are far apart in the image (top and bottom edges). The mask
+#    stops those from attending to each other, so each shifted window only mixes tokens that are
+#    neighbours in the image. $-100$ is added to the scores: $e^{-100} \approx 4 \cdot 10^{-44}$, zero to
+#    float32 precision (exactly 0 in float16) relative to the unmasked weights, and it avoids the
+#    `nan` of a row that would be all $-\infty$.
+#
+# **Rubric (3 points).**
+# * part 1 (1 point): tokens in different windows, with the reason (attention stays within a window);
+# * part 2 (2 points): the roll wraps distant border tokens into one window, the mask keeps them
+#   apart (1 point); $e^{-100}$ is negligible, so $-100$ acts as $-\infty$ without the risk of `nan`
+#   (1 point). Half a point for "-100 is small enough" without the exponential.
+# ### END SOLUTION
