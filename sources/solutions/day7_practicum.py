@@ -599,10 +599,10 @@ check("day7_practicum", "SmallViT", SmallViT)
 # **The grader** calls `train_vit(images, labels, seed=0)` on 1,600 training images in a
 # sandbox with **one CPU thread**, loads your trained weights into its own ViT built from your
 # recipe's fields, and measures accuracy on 1,000 held-out images. It requires at least
-# **75% (`FLOOR`)**; chance is 10%, and a ViT that cannot tell left from right can reach at most about 55%.
-# Your run must finish in 90 s there (aim for about 30 s). Choose the model for this budget:
-# 8x8 patches give 16 tokens, 4x4 patches 64, and attention and MLP cost grows with the token
-# count. On this task a class-token ViT with 4x4 patches also tends to sit near chance for several
+# **75% (`FLOOR`)**; chance is 10%, and a ViT that cannot tell left from right can reach at
+# most about 55%. Your run may use at most 90 s of CPU time there (aim for about 30 s). Choose the
+# model for this budget: 8x8 patches give 16 tokens, 4x4 patches 64, and attention and MLP cost
+# grows with the token count. On this task a class-token ViT with 4x4 patches also tends to sit near chance for several
 # epochs before its attention finds the tens digit; 8x8 patches, or mean pooling, learn much sooner.
 # The cell below runs your function on the held-out images the notebook built and prints what the
 # grader will check.
@@ -688,7 +688,7 @@ if not (GRADING or train_x is None):
         held_acc = (model.cpu()(x_norm).argmax(1) == val_y).float().mean().item()
     print(f"your recipe: {asdict(used)}")
     print(f"held-out accuracy {held_acc:.3f} (the grader requires {FLOOR:.2f}); training took {seconds:.1f} s "
-          f"with {torch.get_num_threads()} threads (the grader uses 1 thread and allows 90 s)")
+          f"with {torch.get_num_threads()} threads (the grader uses 1 thread and allows 90 s of CPU time)")
     assert held_acc >= FLOOR, f"held-out accuracy {held_acc:.3f} is below the floor {FLOOR}: change the recipe or fix the loop"
 print("train_vit: visible tests passed")
 
