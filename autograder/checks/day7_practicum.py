@@ -271,7 +271,13 @@ def _spy(model: nn.Module) -> _Spy:
 
 
 def _state(model: nn.Module) -> dict[str, Any]:
-    return {k: plain(v) for k, v in model.state_dict().items()}
+    """The state_dict as plain data; 0-d entries (num_batches_tracked) as shape (1,), which survives the wire."""
+    return {k: plain(v.reshape(1) if v.dim() == 0 else v) for k, v in model.state_dict().items()}
+
+
+def _as_stored(value: torch.Tensor) -> np.ndarray:
+    """A reference state_dict entry the way `_state` stores it."""
+    return (value.reshape(1) if value.dim() == 0 else value).numpy()
 
 
 # ---------------------------------------------------------------------------- train_one_epoch
@@ -520,8 +526,8 @@ def judge_evaluate(data: dict, j: Judge) -> None:
             j.fail(f"{what}: the model's state_dict keys changed")
             continue
         for key, value in ref_state.items():
-            got = case["state"][key]
-            if not is_tensor(got) or tuple(got["shape"]) != tuple(value.shape) or not np.array_equal(array(got), value.numpy()):
+            got, want = case["state"][key], _as_stored(value)
+            if not is_tensor(got) or tuple(got["shape"]) != want.shape or not np.array_equal(array(got), want):
                 j.fail(f"{what}: evaluation changed the model ({key}); in eval mode batch norm does not update "
                        "its running statistics, and evaluation never steps an optimizer")
                 break
