@@ -704,9 +704,10 @@ check("day7_practicum", "train_vit", train_vit)
 # ## On a GPU: the same code on CIFAR-10 (Colab's T4)
 #
 # The cell below runs **your** `train_vit` on CIFAR-10 (50,000 training images, 10,000 test
-# images) with the `t4` recipe of the practicum: patch 4, width 256, depth 6, random crops and
-# flips, stochastic depth 0.1, mixed precision (float16 with a gradient scaler on a T4, which
-# has no fast bfloat16), 30 epochs. It runs only when a GPU is present (on Colab: *Runtime →
+# images) with the practicum's `t4` model (patch 4, width 256, depth 6, 4 heads) and a recipe
+# your loop can follow: random crops and flips, stochastic depth 0.1, mixed precision (float16
+# with a gradient scaler on a T4, which has no fast bfloat16), 30 epochs (the practicum's `t4`
+# profile trains 60). It runs only when a GPU is present (on Colab: *Runtime →
 # Change runtime type → T4 GPU*), downloads CIFAR-10 once (170 MB), and is skipped while grading.
 # What to expect is in the practicum notebook, section "What this run measured"; the practicum's
 # `t4` profile adds RandAugment, MixUp/CutMix and label smoothing, which your loop does not have.
