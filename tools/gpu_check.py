@@ -113,7 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         env["TORCHDYNAMO_DISABLE"] = "1"  # the compile path runs, without minutes of CPU compilation
     info = gpu_info()
     log(f"{info.get('gpu') or 'CPU'}; torch {info['torch']}; CIFAR-10 on disk: {have_cifar}")
-    common = ["--download", "no", "--root", str(root), "--targets", "", "--ckpt", str(Path(args.out) / ".ckpt")]
+    import tempfile
+
+    ckpt = tempfile.mkdtemp(prefix="day7-gpu-check-")  # checkpoints stay out of the repository
+    common = ["--download", "no", "--root", str(root), "--targets", "", "--ckpt", ckpt]
     runs, skipped = [], []
     for profile in ("t4", "full"):
         for compiled in ("no", "yes"):
