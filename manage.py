@@ -9,6 +9,8 @@
     python3 manage.py book [ARGS]    build the course website into book/_build/html (see docs/site.md)
     python3 manage.py student-edition OUT [--force] [--git]
                                      the folder to hand to a class: lessons, releases, no solutions
+    python3 manage.py gpu-check      measure Day 7 on this machine's GPU (no network; one JSON file
+                                     under docs/measurements/; --reduced: the same steps, tiny, on a CPU)
 
 Needs only Python 3.10+ and git. Everything else goes into ./.venv, from requirements-lock.txt.
 """
@@ -138,7 +140,19 @@ def cmd_grade(args: list[str]) -> int:
     return run(PYTHON, "-m", "autograder.grading", *args, env=environment())
 
 
-COMMANDS = {"lab": cmd_lab, "test": cmd_test, "build": cmd_build, "check": cmd_check, "grade": cmd_grade}
+def cmd_gpu_check(args: list[str]) -> int:
+    """Day 7's GPU measurements (tools/gpu_check.py). Uses this Python if it has torch (a GPU machine
+    without network cannot install), else the course's .venv."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        ensure_env()
+        return run(PYTHON, ROOT / "tools" / "gpu_check.py", *args, env=environment())
+    return run(sys.executable, ROOT / "tools" / "gpu_check.py", *args)
+
+
+COMMANDS = {"lab": cmd_lab, "test": cmd_test, "build": cmd_build, "check": cmd_check, "grade": cmd_grade,
+            "gpu-check": cmd_gpu_check}
 
 
 def cmd_book(args: list[str]) -> int:

@@ -23,7 +23,8 @@ def test_day7_benchmark_pipeline_cells_found() -> None:
     joined = "\n".join(cells)
     assert len(cells) >= 5, f"expected the practicum's pipeline cells, found {len(cells)}"
     assert cells[0].lstrip().startswith("# ====") and "PROFILE" in cells[0], "the first pipeline cell should hold the switches"
-    for name in ("def get_data", "class DeviceBatches", "class ViT", "class ResNetCNN", "def fit", "def summarize"):
+    for name in ("def get_data", "class DeviceBatches", "def make_vit", "class ResNetCNN", "def fit", "def summarize",
+                 "DistributedDataParallel", "class CompiledOrEager"):
         assert name in joined, f"{name} is missing from the pipeline cells the benchmark runs"
 
 
@@ -53,3 +54,21 @@ def test_day7_benchmark_quick_cpu_json(tmp_path: Path) -> None:
     assert reached["1.01"] is None, reached
     assert reached["0"] is not None and abs(reached["0"] - result["first_epoch_s"]) < 1e-2, (reached, result["first_epoch_s"])
     assert (tmp_path / "ckpt").is_dir() and any((tmp_path / "ckpt").iterdir()), "a checkpoint should have been written"
+    assert result["processes"] == 1 and result["compile"] == "off" and len(result["history"]) == 2
+
+
+def test_day7_benchmark_switches_reach_the_recipe(tmp_path: Path) -> None:
+    """--set changes the recipe the pipeline trains with (RandAugment and MixUp/CutMix on, a tiny ViT)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_PRACTICUM_")}
+    env.update(CUDA_VISIBLE_DEVICES="", PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    switches = {"augment": "randaugment", "mix_prob": 1.0, "label_smoothing": 0.0, "schedule": "constant",
+                "vit": {"dim": 16, "depth": 1, "heads": 2, "mlp_ratio": 2.0}}
+    cmd = [sys.executable, str(ROOT / "tools" / "benchmark.py"), "--profile", "quick", "--data", "", "--epochs", "1",
+           "--train-limit", "128", "--test-limit", "64", "--batch-size", "32", "--targets", "", "--set", json.dumps(switches),
+           "--ckpt", str(tmp_path / "ckpt"), "--root", str(tmp_path / "data")]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key, value in switches.items():
+        assert result["recipe"][key] == value, (key, result["recipe"][key])
+    assert result["parameters"] < 10_000, "the tiny ViT of --set should have been trained"

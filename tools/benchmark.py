@@ -8,6 +8,12 @@ then trains one model and prints ONE JSON line on stdout (everything else goes t
     python tools/benchmark.py --profile quick --data subset.npz  # CIFAR-format .npz, 20% held out
     python tools/benchmark.py --profile full --model vit --targets 0.9,0.93
     python tools/benchmark.py --profile t4 --dataset synthetic --epochs 2   # throughput only
+    python tools/benchmark.py --profile quick --set '{"augment": "randaugment", "mix_prob": 1.0}'  # one switch
+    torchrun --nproc_per_node=4 tools/benchmark.py --profile full      # 4 GPUs, DistributedDataParallel
+
+Under ``torchrun`` every process runs the same code on its slice of each batch (the notebook's
+section 4); only the first prints the JSON line. ``--dump-state PATH`` saves the trained weights
+(``PATH.rank<r>`` from every process), which ``tests/test_day7_ddp.py`` compares.
 
 Fields: device, model, parameters, images_per_s (median over epochs after the first), s_per_epoch,
 first_epoch_s (includes compilation and warm-up), time_to_accuracy (training seconds until the test
@@ -52,7 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--root", default=None, help="where CIFAR is (or is cached); default ./data")
     p.add_argument("--data", default=None, help="CIFAR-format .npz used when the dataset is not on disk")
     p.add_argument("--download", choices=("yes", "no"), default=None, help="default: no for quick, yes otherwise")
-    p.add_argument("--compile", choices=("yes", "no"), default=None, help="default: on a GPU outside the quick profile")
+    p.add_argument("--compile", choices=("yes", "no"), default=None, help="default: the profile's (on outside quick)")
+    p.add_argument("--set", default=None, help="JSON object of recipe switches, e.g. '{\"mix_prob\": 0}'")
+    p.add_argument("--dump-state", default=None, help="save the trained state_dict to PATH.rank<r>")
     p.add_argument("--force-profile", action="store_true", help="keep a GPU profile even without a GPU (slow)")
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     p.add_argument("--train-limit", type=int, default=None, help="use at most this many training images")
@@ -71,8 +79,11 @@ def run(args: argparse.Namespace) -> dict:
         env["COURSE_PRACTICUM_DATA"] = args.data
     if args.download:
         env["COURSE_PRACTICUM_DOWNLOAD"] = "1" if args.download == "yes" else "0"
+    switches = json.loads(args.set) if args.set else {}
     if args.compile:
-        env["COURSE_PRACTICUM_COMPILE"] = "1" if args.compile == "yes" else "0"
+        switches["compile"] = args.compile == "yes"
+    env["COURSE_PRACTICUM_SET"] = json.dumps(switches)
+    env["COURSE_PRACTICUM_ABLATION"] = "0"
     if args.force_profile:
         env["COURSE_PRACTICUM_FORCE_PROFILE"] = "1"
     if args.ckpt:
@@ -101,13 +112,15 @@ def run(args: argparse.Namespace) -> dict:
         start = time.perf_counter()
         model, history = ns["fit"](args.model, cfg, ns["data"], epochs, progress=False, resume=False)
         wall = time.perf_counter() - start
+        if args.dump_state:
+            torch.save(model.state_dict(), f"{args.dump_state}.rank{ns['RANK']}")
     summary = ns["summarize"](args.model, model, history)
     targets = [float(t) for t in args.targets.split(",") if t.strip()]
     reached = {}
     for target in targets:
         hit = next((h for h in history if h["test_acc"] >= target), None)
         reached[f"{target:g}"] = None if hit is None else round(hit["elapsed_s"], 3)
-    if ns["DEVICE"] == "cuda":
+    if ns["DEVICE_TYPE"] == "cuda":
         peak, kind = torch.cuda.max_memory_allocated() / 2**20, "cuda_max_allocated"
         device = f"cuda ({torch.cuda.get_device_name()})"
     else:
@@ -122,13 +135,22 @@ def run(args: argparse.Namespace) -> dict:
         train_s=round(summary["train_s"], 3), wall_s=round(wall, 3), time_to_accuracy=reached,
         final_test_acc=round(summary["final_test_acc"], 4), best_test_acc=round(summary["best_test_acc"], 4),
         chance_acc=round(1 / data["num_classes"], 4), peak_memory_mb=round(peak, 1), peak_memory_kind=kind,
-        amp=str(ns["AMP_DTYPE"]).replace("torch.", "") if ns["USE_AMP"] else "off", compile=ns["USE_COMPILE"],
-        data=data["source"],
+        amp=str(ns["amp_dtype"](cfg)).replace("torch.", "") if ns["amp_dtype"](cfg) else "off",
+        compile=summary["compile"], processes=ns["WORLD_SIZE"], history=[
+            {k: round(v, 4) if isinstance(v, float) else v for k, v in h.items()} for h in history],
+        recipe={k: v for k, v in cfg.items() if k not in ("vit",)} | {"vit": cfg["vit"]},
+        data=data["source"], is_main=ns["IS_MAIN"],
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    print(json.dumps(run(parse_args(argv))), flush=True)
+    result = run(parse_args(argv))
+    if result.pop("is_main"):
+        print(json.dumps(result, default=str), flush=True)
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
     return 0
 
 
