@@ -150,16 +150,6 @@ def test_nbgrader_configuration():
 
 
 # ---------------------------------------------------------------------------- written answers
-PENDING = ROOT / "docs" / "written-answers-pending.md"
-
-
-def _pending_days() -> set[str]:
-    """Days whose written question waits in docs/written-answers-pending.md (a '## <day>' heading each)."""
-    if not PENDING.exists():
-        return set()
-    return {line[3:].strip().strip("`") for line in PENDING.read_text().splitlines() if line.startswith("## day")}
-
-
 def _manual_cells(nb) -> list:
     return [c for c in nb.cells if c.cell_type == "markdown" and (
         c.metadata.get("nbgrader", {}).get("task") or c.metadata.get("nbgrader", {}).get("grade"))]
@@ -169,15 +159,12 @@ def _manual_cells(nb) -> list:
 def test_every_day_has_a_written_question_with_a_rubric(day):
     solution = nbformat.read(ROOT / "solutions" / day / f"{day}.ipynb", as_version=4)
     manual = _manual_cells(solution)
-    if not manual and day in _pending_days():
-        pytest.skip(f"{day}: its written question is pending in docs/written-answers-pending.md")
     assert manual, f"{day} has no written question (an 'answer:' or 'task:' cell, docs/authoring.md)"
     found = rubrics(solution)
     for cell in manual:
         gid = cell.metadata["nbgrader"]["grade_id"]
         assert cell.metadata["nbgrader"]["points"] > 0, f"{day}: {gid} is worth no points"
         assert "rubric" in found[gid].lower(), f"{day}: the instructor text of {gid} has no rubric"
-    assert day not in _pending_days(), f"{day} has its written question: remove its section from {PENDING.name}"
 
 
 @pytest.mark.parametrize("day", DAYS)

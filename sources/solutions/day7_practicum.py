@@ -731,13 +731,49 @@ if device == "cuda" and not GRADING:
 else:
     print("Skipped: no GPU here" + (" (grading)" if GRADING else "") + ". On Colab choose a T4 runtime and run this cell.")
 
-# %% [markdown]
-# **Your GPU report** (not graded; write it here after the run): the GPU model, seconds per
-# epoch, the final test accuracy, and one sentence on this question: *your epochs on the T4
-# take longer than the practicum's compiled `t4` profile; name two differences between your
-# loop and the practicum's that explain it, and how you would measure which one matters more.*
+# %% [markdown] nb="readonly:written_1_text"
+# ## Written question: report your run (3 points, graded by your instructor)
 #
-# YOUR REPORT HERE
+# 1. Your recipe and its result: copy the recipe line and the held-out accuracy that the visible
+#    test of `train_vit` printed (CPU, two-digit images). If you ran the GPU cell above, add the
+#    GPU model, the seconds per epoch and the final test accuracy it printed.
+# 2. One choice in your recipe (patch size, pooling, depth or width, learning rate, epochs) that
+#    you changed or would change, what it did to the held-out accuracy (or what you expect it to
+#    do), and why, in terms of tokens, parameters or optimisation.
+# 3. If you ran on a GPU: your epochs take longer than the practicum's compiled `t4` profile. Name
+#    two differences between your loop and the practicum's that explain it, and how you would
+#    measure which one matters more. Without a GPU: name two things your CPU run could not tell you
+#    about the T4 run, and how the practicum's `gpu-check` or profile would measure them.
+#
+# Write your answer in the cell below (double-click it to edit it), a few sentences per part. No
+# test checks it: a person grades it after you submit.
+
+# %% [markdown] nb="answer:written_1:3"
+# ### BEGIN SOLUTION
+# **Model answer** (the numbers are the ones the student's own notebook printed).
+# 1. E.g. `patch_size=8, embed_dim=96, depth=3, pool='cls', epochs=8, lr=2e-3`: held-out accuracy
+#    0.95 in about 40 s on 2 threads. On a T4 (if run): seconds per epoch and the final test
+#    accuracy, as printed.
+# 2. E.g. patch 4 instead of 8 gives 64 tokens instead of 16: four times the tokens, sixteen times
+#    the attention scores and a harder optimisation for the class token within the same few
+#    epochs, so accuracy drops in this budget (the assignment measured 20-54 % with a class token);
+#    mean pooling or larger patches recover it. A learning rate 100x too high diverges, 100x too
+#    low barely moves.
+# 3. GPU: the practicum compiles the model (`torch.compile`), augments on the GPU, and its data
+#    loader keeps the GPU fed; the student's loop runs eager, possibly with CPU-side batches and
+#    synchronising `.item()` calls each step. Measure by switching one at a time (compile on/off,
+#    data on GPU/CPU) and timing steps with `torch.cuda.synchronize()`, or with the PyTorch
+#    profiler. Without a GPU: GPU images/s and seconds per epoch, peak GPU memory, and whether
+#    float16 with a scaler is stable; `gpu-check` measures images/s, s/epoch and peak memory.
+#
+# **Rubric (3 points).**
+# * part 1 (1 point): recipe and accuracy match the notebook's printed outputs (check the output
+#   cells; an answer that does not match them gets 0 for this part);
+# * part 2 (1 point): a concrete change with its effect and a reason tied to tokens, parameters or
+#   optimisation. Half a point for the effect without a reason;
+# * part 3 (1 point): two real differences (or two unmeasured quantities) and a way to measure
+#   them one at a time. Half a point for one.
+# ### END SOLUTION
 
 # %% [markdown] nb="readonly:quiz_intro"
 # ## Concept questions (1 point each)
