@@ -23,7 +23,6 @@ def test_nbgrader_autograde_uses_trusted_verdicts(tmp_path, monkeypatch):
     from traitlets.config import Config, PyFileConfigLoader
 
     monkeypatch.setenv("PATH", os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))))
-    monkeypatch.setenv("COURSE_CELL_TIMEOUT", "60")
     course = tmp_path / "course"
     (course / "solutions" / DAY).mkdir(parents=True)
     shutil.copy(ROOT / "solutions" / DAY / f"{DAY}.ipynb", course / "solutions" / DAY / f"{DAY}.ipynb")
@@ -41,6 +40,7 @@ def test_nbgrader_autograde_uses_trusted_verdicts(tmp_path, monkeypatch):
     config.CourseDirectory.root = str(course)
     config.CourseDirectory.db_url = f"sqlite:///{course / 'gradebook.db'}"
     config.Exchange.root = str(course / "exchange")
+    config.Execute.timeout = 60
     names = [getattr(p, "__name__", str(p)) for p in config.Autograde.autograde_preprocessors]
     assert names[0] == "SandboxedExecute"
     api = NbGraderAPI(config=config)
