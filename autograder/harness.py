@@ -198,9 +198,11 @@ class Registry:
             if isinstance(data, dict) and set(data) == {"__probe__", "__ops__"}:
                 ops = [str(o) for o in data["__ops__"]] if isinstance(data["__ops__"], list) else []
                 data = data["__probe__"]
-            uses = sorted(set(ops) | set(static_uses(source, ban.names, name)))
-            if uses:
-                message = f"{name} must not use {ban.what}, but the notebook does ({', '.join(uses)[:300]})"
+            seen = [f"the operator {', '.join(sorted(set(ops)))} ran while `{name}` was checked"] if ops else []
+            written = static_uses(source, ban.names, name)
+            seen += [f"your code has {', '.join(written)}"[:300]] if written else []
+            if seen:
+                message = f"{name} must not use {ban.what}, but it does: {'; '.join(seen)}"
                 j.fail(message)
                 j.flag(message)
         try:

@@ -15,7 +15,18 @@ students' kernels, and writes the nbgrader gradebook, autograded notebooks, HTML
 ==============  ===========================================================================
 """
 
-from autograder.grading.batch import GradeBatch, collect, grade_batch, grade_one, gradescope, load_settings
-from autograder.sandbox import Limits, SandboxError
+from typing import Any
 
 __all__ = ["GradeBatch", "collect", "grade_batch", "grade_one", "gradescope", "load_settings", "Limits", "SandboxError"]
+
+
+def __getattr__(name: str) -> Any:  # lazy: a worker process imports only what it runs
+    if name in ("Limits", "SandboxError"):
+        from autograder.sandbox import limits
+
+        return getattr(limits, name)
+    if name in __all__:
+        from autograder.grading import batch
+
+        return getattr(batch, name)
+    raise AttributeError(name)

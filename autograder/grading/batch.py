@@ -119,8 +119,10 @@ def grade_one(sub: dict, out: str, limits: dict, workdir: str | None = None, max
     raw = b""
     if sub.path:
         try:
-            if os.path.getsize(sub.path) > max_file_bytes:
-                raw = b" " * (max_file_bytes + 1)  # refused by read_student with the reason, unread
+            size = os.path.getsize(sub.path)
+            if size > max_file_bytes:  # never read into memory
+                sub.problem = (f"the file is {size / 2**20:.1f} MB, over the limit of {max_file_bytes / 2**20:.0f} MB "
+                               "(clear the outputs and hand it in again)")
             else:
                 raw = Path(sub.path).read_bytes()
                 result["sha256"] = hashlib.sha256(raw).hexdigest()
@@ -172,7 +174,7 @@ def _cheat_flags(records: list[dict], sandbox: Sandbox, code: str) -> list[str]:
                          f"({r['in_kernel_score']:g} vs {r['score']:g} points)")
     for ex, n in sorted(sandbox.requests.items()):
         if n > 1:
-            flags.append(f"`check` was called {n} times for {ex} (the hidden tests call it once)")
+            flags.append(f"{ex} was reported to the grader {n} times (its hidden test calls `check` once)")
     flags += sandbox.review_notes()
     audit = sandbox.audit()
     if audit:
@@ -212,7 +214,13 @@ def grade_batch(
     force: bool = False,
     log: Any = print,
     settings: GradeBatch | None = None,
+    workdir: Path | None = None,
 ) -> dict:
+    """Grade every submission under ``source`` into ``out`` (see docs/grading.md).
+
+    ``workdir``: where the sandboxes' run folders go (default: the system's temporary folder);
+    the batch removes its own folder there when it ends.
+    """
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     limits = limits or Limits()
@@ -222,7 +230,7 @@ def grade_batch(
     assignments = sorted({s.assignment for s in subs})
     if not subs:
         raise FileNotFoundError(f"no submissions found in {source}")
-    workdir = Path(tempfile.mkdtemp(prefix="course-batch-"))
+    workdir = Path(tempfile.mkdtemp(prefix="course-batch-", dir=workdir))
     try:
         for a in assignments:  # loud failure before anything is graded
             with Sandbox(a, limits, workdir=workdir) as sb:

@@ -31,10 +31,18 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _serve(conn: Connection) -> None:
-    """A worker: run the tasks it receives until it receives None."""
+WARM = ("torch", "autograder.grading.batch")  # imported before a worker takes its first task
+
+
+def _serve(conn: Connection, warm: Sequence[str]) -> None:
+    """A worker: import ``warm`` (outside any deadline), then run the tasks it receives until None."""
+    import importlib
+
     from autograder.sandbox.limits import SandboxError
 
+    for module in warm:
+        importlib.import_module(module)
+    conn.send(("ready", None))
     while True:
         task = conn.recv()
         if task is None:
@@ -49,13 +57,14 @@ def _serve(conn: Connection) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any):
+    def __init__(self, ctx: Any, warm: Sequence[str]):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child,), daemon=True)
+        self.process = ctx.Process(target=_serve, args=(child, tuple(warm)), daemon=True)
         self.process.start()
         child.close()
         self.task: int | None = None
         self.started = 0.0
+        self.ready = False
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
@@ -71,7 +80,7 @@ class _Worker:
 
 
 def run_tasks(tasks: Sequence[Task], jobs: int, timeout: float, done: Callable[[Outcome], None],
-              retries: int = 1) -> None:
+              retries: int = 1, warm: Sequence[str] = WARM) -> None:
     """Run every task on ``jobs`` workers; call ``done`` with each outcome (in completion order).
 
     A task still running ``timeout`` seconds after it started ends as ``timeout`` (its worker is
@@ -85,21 +94,29 @@ def run_tasks(tasks: Sequence[Task], jobs: int, timeout: float, done: Callable[[
     fatal = False
     try:
         while pending or any(w.task is not None for w in workers):
+            while len(workers) < min(jobs, len(pending) + sum(w.task is not None for w in workers)) and not fatal:
+                workers.append(_Worker(ctx, warm))
             for w in workers:
-                if w.task is None and pending and not fatal:
+                if w.ready and w.task is None and pending and not fatal:
                     w.task, w.started = pending.popleft(), time.monotonic()
                     w.conn.send(tasks[w.task])
-            while len(workers) < jobs and pending and not fatal:
-                workers.append(_Worker(ctx))
-                w = workers[-1]
-                w.task, w.started = pending.popleft(), time.monotonic()
-                w.conn.send(tasks[w.task])
+            starting = [w for w in workers if not w.ready]
             busy = [w for w in workers if w.task is not None]
-            if not busy:
+            if not busy and not starting:
                 break
             now = time.monotonic()
-            wait_for = max(0.05, min(w.started + timeout - now for w in busy))
-            ready = set(wait([w.conn for w in busy], timeout=min(wait_for, 1.0)))
+            wait_for = min([w.started + timeout - now for w in busy] + [1.0])
+            ready = set(wait([w.conn for w in busy + starting], timeout=max(0.05, wait_for)))
+            for w in starting:
+                if w.conn in ready:
+                    try:
+                        w.ready = w.conn.recv()[0] == "ready"
+                    except (EOFError, OSError):
+                        w.kill()
+                        workers.remove(w)
+                        fatal_error = "a worker process could not start"
+                        done(Outcome(pending.popleft() if pending else -1, kind="fatal", error=fatal_error))
+                        fatal = True
             for w in busy:
                 index, seconds = w.task, time.monotonic() - w.started
                 if w.conn in ready:

@@ -20,7 +20,7 @@ from typing import Any
 
 from autograder.sandbox.wire import HEADER_MAX, ProtocolError, decode_plain, recv_json, send_json
 
-HEADER_TIMEOUT = 5.0  # seconds to send the header
+HEADER_TIMEOUT = 1.0  # seconds to send the header (the probe sends it at once)
 BODY_TIMEOUT = 60.0  # seconds to send the body
 MAX_REPORTS = 4  # accepted per exercise and window
 MAX_NOTES = 20  # refusals and protocol errors kept for the review report
@@ -111,6 +111,8 @@ class JudgeServer:
                 reason = f"the hidden test cell that is running checks {', '.join(sorted(window.exercises))}"
             elif window.counts.get(exercise, 0) >= MAX_REPORTS:
                 reason = f"more than {MAX_REPORTS} reports in one hidden test cell"
+                self._record(exercise, [f"{exercise} was reported more than {MAX_REPORTS} times while its hidden test "
+                                        "cell ran (the cell reports once): the report cannot be trusted"], [], 0)
             if reason is None:
                 window.counts[exercise] = window.counts.get(exercise, 0) + 1
                 self._busy = True

@@ -38,7 +38,8 @@ def clean_output(output: Any, text_limit: int, strip_ansi: bool = False) -> Any 
     fix = (lambda s: ANSI.sub("", s)) if strip_ansi else (lambda s: s)
     if kind == "stream":
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
-        return nbformat.v4.new_output("stream", name=name, text=fix(clip(output.get("text", ""), text_limit)))
+        text = fix(clip(output.get("text", ""), 4 * text_limit))  # escapes do not count against the limit
+        return nbformat.v4.new_output("stream", name=name, text=clip(text, text_limit))
     if kind == "error":
         tb = output.get("traceback") if isinstance(output.get("traceback"), list) else []
         return nbformat.v4.new_output(

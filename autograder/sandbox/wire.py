@@ -123,6 +123,12 @@ def report(path: str, token: str, exercise: str, data: Any) -> dict:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.connect(path)
         send_json(s, {"token": str(token), "exercise": str(exercise)})
-        send_frame(s, body)
-        reply = recv_json(s, REPLY_MAX)
+        try:
+            send_frame(s, body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused after the header: the reply says why
+        try:
+            reply = recv_json(s, REPLY_MAX)
+        except (ConnectionError, OSError):
+            reply = {"refused": "the grader closed the connection"}
     return reply if isinstance(reply, dict) else {}
