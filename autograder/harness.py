@@ -17,6 +17,12 @@ itself (call recorders, "modified" flags) may take points away but never earns t
 
 ``check(obj)`` runs both in one process, which is what a hidden-test cell does inside the
 notebook. Messages say what is wrong in words a student can act on.
+
+Helpers written once for every day: probe side :func:`plain`, :func:`attempt`, :func:`guarded`,
+:class:`Case`, :func:`state_shapes`, :func:`param_grads`, :func:`randn`, :func:`seeded`; judge side
+(``autograder/judging.py``, re-exported here) :class:`Judge` (``expect_*``, ``each``,
+``expect_state``, ``expect_grads``), :func:`close`, :func:`dtype_name`; rules an exercise enforces
+(``autograder/rules.py``) through :meth:`Registry.ban`.
 """
 
 from __future__ import annotations

@@ -348,3 +348,25 @@ def test_frames_over_the_limit_are_not_read():
         with pytest.raises(ProtocolError):
             recv_json(b, 10)
         send_json(a, {"ok": 1})
+
+
+def test_feedback_is_plain_bounded_and_quick(tmp_path):
+    import nbformat
+
+    from autograder.grading.feedback import write_feedback
+
+    nb = nbformat.v4.new_notebook()
+    for _ in range(10):  # 10 cells of colour codes (what the per-cell cap lets through), a long source
+        cell = nbformat.v4.new_code_cell("x = 1\n" * 20_000)
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\x1b[1mz\x1b[0m" * 22_000),
+                        nbformat.v4.new_output("error", ename="E", evalue="\x1b[31m<b>x</b>", traceback=["\x1b[31mtb"] * 50)]
+        nb.cells.append(cell)
+    result = {"assignment": "day_x", "score": 1, "max_score": 2, "notes": ["<script>alert(1)</script>"], "events": [],
+              "tests": [{"grade_id": "test_a", "score": 1, "max_score": 2, "passed": False, "reason": "<img src=x>",
+                         "failures": []}]}
+    started = time.monotonic()
+    write_feedback(nb, result, tmp_path / "f.html")
+    html = (tmp_path / "f.html").read_text()
+    assert time.monotonic() - started < 60
+    assert "\x1b" not in html and "<script>alert" not in html and "<img src=x" not in html and "<b>x</b>" not in html
+    assert len(html) < 2 * 2**20

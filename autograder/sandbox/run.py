@@ -78,6 +78,9 @@ class Sandbox:
         self.log = KernelLog(AUDIT_MARK)
         self.dir = Path(tempfile.mkdtemp(prefix="course-sandbox-", dir=workdir)).resolve()
         try:
+            if len(str(self.dir)) > 80:  # unix socket paths (the judge's, the kernel's) hold 107 bytes at most
+                raise SandboxError(f"the sandbox's run folder {self.dir} is too long a path for unix sockets; "
+                                   "use a shorter workdir or TMPDIR")
             os.chmod(self.dir, 0o755)
             self.home, self.pkg, self.judge_dir = self.dir / "home", self.dir / "pkg", self.dir / "judge"
             self.empty = self.dir / "empty"

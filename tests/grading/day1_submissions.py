@@ -403,7 +403,7 @@ print("\\x1b[31m" + "\\x1b[1mz\\x1b[0m" * 20_000)
 """
 HUGE_OUTPUT = """
 import sys
-for i in range(100):
+for i in range(40):  # 40 MB: 20 times what a notebook may keep
     sys.stdout.write("x" * 1_000_000 + "\\n")
 raise ValueError("e" * 5_000_000)
 """
