@@ -47,6 +47,10 @@ def record_ops(ops: Sequence[str], fn: Callable[[], Any]) -> tuple[Any, list[str
     wanted, seen = frozenset(ops), set()
 
     class Recorder(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:  # no torch._dynamo (3 s to import) around a plain recorder
+            return False
+
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             name = func.overloadpacket.__name__
             if name in wanted:

@@ -58,9 +58,3 @@ def remove_tree(path: str | Path) -> None:
     finally:
         os.close(top)
     os.rmdir(path)
-
-
-def open_private(path: Path, mode: str = "w") -> int:
-    """Create a new file the grader owns (fails on an existing file, symlink or FIFO)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    return os.open(path, flags, 0o600)
