@@ -146,6 +146,9 @@ def test_wire_format_is_plain_data():
     assert type(back["b"][4]) is str and back["b"][4] == "x"
     assert back["c"] != back["c"]
     assert encode_plain(np.array([object()], dtype=object)) == {"__object__": "ndarray[object]"}
+    for t in (torch.tensor(3.5), torch.ones(2, 3)[:, 1], torch.zeros(0, 4, dtype=torch.int64)):  # 0-d, strided, empty
+        record = decode_plain(json.loads(json.dumps(encode_plain(plain(t)))))
+        assert is_tensor(record) and record["data"].shape == tuple(t.shape), t
     for bad in ({"__nd__": ["object", [1], ""]}, {"__nd__": ["float32", [4], "AAAA"]}, {"__nd__": ["float32", [True], ""]},
                 {"__float__": "1e999999"}, {"__nd__": 7}):
         with pytest.raises(ProtocolError):

@@ -32,7 +32,7 @@ class ProtocolError(ValueError):
 def encode_plain(value: Any) -> Any:
     """Plain data -> JSON-able structure (arrays as base64 bytes). Used inside the sandbox."""
     if isinstance(value, np.ndarray):
-        arr = np.ascontiguousarray(value)
+        arr = value if value.flags.c_contiguous else np.ascontiguousarray(value)  # (ascontiguousarray makes 0-d 1-d)
         if arr.dtype.name not in DTYPES:
             return {"__object__": f"ndarray[{arr.dtype}]"}
         return {"__nd__": [arr.dtype.name, list(arr.shape), base64.b64encode(arr.tobytes()).decode()]}
