@@ -120,12 +120,12 @@ def grade_one(sub: dict, out: str, limits: dict, workdir: str | None = None, max
     if sub.path:
         try:
             size = os.path.getsize(sub.path)
+            result["sha256"] = _sha(sub.path)
             if size > max_file_bytes:  # never read into memory
                 sub.problem = (f"the file is {size / 2**20:.1f} MB, over the limit of {max_file_bytes / 2**20:.0f} MB "
                                "(clear the outputs and hand it in again)")
             else:
                 raw = Path(sub.path).read_bytes()
-                result["sha256"] = hashlib.sha256(raw).hexdigest()
         except OSError as exc:
             sub.problem = f"cannot read the file: {exc}"
     try:
@@ -287,12 +287,17 @@ def grade_batch(
 
 
 def _sha(path: str | None) -> str | None:
+    """SHA-256 of a file, read in chunks (a huge file is never held in memory)."""
     if not path:
         return None
+    h = hashlib.sha256()
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
     except OSError:
         return None
+    return h.hexdigest()
 
 
 def _journal_path(journal: Path, s: Submission) -> Path:
