@@ -6,27 +6,49 @@ processes (see ``autograder.grading``):
 * ``probe(obj)`` runs the student's object on inputs the harness chooses and returns
   **plain data** only: numpy arrays, numbers, strings, ``None`` and lists/dicts of them.
   It never decides pass or fail, so tampering with it gains nothing.
-* ``judge(data)`` runs in a trusted process, recomputes every reference itself (torch
-  built-ins, torchvision, or ``autograder.reference``) and returns a list of failure
-  messages; an empty list means the exercise passed.
+* ``judge(data, j)`` runs in a trusted process, rebuilds every input and recomputes every
+  reference itself (torch built-ins, torchvision, or ``autograder.reference``) and records
+  failures on ``j``; no failure means the exercise passed.
+
+Probe data comes from the student's process and is untrusted: a judge requires exactly the
+cases it rebuilt (:meth:`Judge.each`), a tensor record whose data does not match its declared
+shape and dtype is never a match, and no comparison broadcasts. What the probe reports about
+itself (call recorders, "modified" flags) may take points away but never earns them.
 
 ``check(obj)`` runs both in one process, which is what a hidden-test cell does inside the
 notebook. Messages say what is wrong in words a student can act on.
+
+Helpers written once for every day: probe side :func:`plain`, :func:`attempt`, :func:`guarded`,
+:class:`Case`, :func:`state_shapes`, :func:`param_grads`, :func:`randn`, :func:`seeded`; judge side
+(``autograder/judging.py``, re-exported here) :class:`Judge` (``expect_*``, ``each``,
+``expect_state``, ``expect_grads``), :func:`close`, :func:`dtype_name`; rules an exercise enforces
+(``autograder/rules.py``) through :meth:`Registry.ban`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-Plain = Any  # numpy arrays, numbers, str, None, lists and dicts of them
-ERROR_KEY = "__error__"
+from autograder.judging import (  # noqa: F401 - the harness's public API includes the judge side
+    DATA_DTYPE,
+    ERROR_KEY,
+    Judge,
+    Plain,
+    array,
+    close,
+    describe,
+    dtype_name,
+    is_error,
+    is_tensor,
+    tensor_problem,
+)
+from autograder.rules import Ban, record_ops, static_uses
 
 
 # ---------------------------------------------------------------------------- probing
@@ -37,17 +59,18 @@ def plain(value: Any) -> Plain:
     except ImportError:  # pragma: no cover - torch is always present in this course
         torch = None
     if torch is not None and isinstance(value, torch.Tensor):
-        t = value.detach()
-        info = {
-            "__tensor__": True,
-            "dtype": str(t.dtype).replace("torch.", ""),
-            "device": t.device.type,
-            "shape": [int(s) for s in t.shape],
-            "requires_grad": bool(value.requires_grad),
-        }
-        if t.is_floating_point() and t.dtype not in (torch.float32, torch.float64):
-            t = t.float()
-        info["data"] = np.array(t.cpu().numpy(), copy=True)
+        with torch._C.DisableTorchFunctionSubclass():  # a subclass cannot lie about its shape or data
+            t = value.detach()
+            info = {
+                "__tensor__": True,
+                "dtype": dtype_name(t.dtype),
+                "device": t.device.type,
+                "shape": [int(s) for s in t.shape],
+                "requires_grad": bool(value.requires_grad),
+            }
+            if t.is_floating_point() and t.dtype not in (torch.float32, torch.float64):
+                t = t.float()
+            info["data"] = np.array(t.cpu().numpy(), copy=True)
         return info
     if isinstance(value, np.ndarray):
         return np.array(value, copy=True)
@@ -89,144 +112,27 @@ def guarded(fn: Callable[[], Plain]) -> Plain:
         return {ERROR_KEY: error_text(exc)}
 
 
-# ---------------------------------------------------------------------------- judging
-def is_error(value: Plain) -> bool:
-    return isinstance(value, dict) and ERROR_KEY in value
+def state_shapes(module: Any) -> dict[str, list[int]]:
+    """``{name: shape}`` of a module's ``state_dict`` (for :meth:`Judge.expect_state`)."""
+    return {str(k): [int(s) for s in v.shape] for k, v in module.state_dict().items()}
 
 
-def is_tensor(value: Plain) -> bool:
-    return isinstance(value, dict) and value.get("__tensor__") is True
+def param_grads(module: Any) -> dict[str, Plain]:
+    """``{name: gradient}`` of every parameter (``None`` where no gradient arrived)."""
+    return {str(k): None if p.grad is None else plain(p.grad) for k, p in module.named_parameters()}
 
 
-def array(value: Plain) -> np.ndarray:
-    """The numpy data of a probed tensor (or array)."""
-    return value["data"] if is_tensor(value) else np.asarray(value)
+@dataclass(frozen=True)
+class Case:
+    """One input the probe runs and the judge rebuilds: a description and the call's arguments."""
 
+    what: str
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
 
-def describe(value: Plain) -> str:
-    if is_error(value):
-        return f"raised {value[ERROR_KEY]}"
-    if is_tensor(value):
-        return f"a {value['dtype']} tensor of shape {tuple(value['shape'])}"
-    if isinstance(value, dict) and "__object__" in value:
-        return f"an object of type {value['__object__']}"
-    if isinstance(value, list):
-        return f"a list/tuple of length {len(value)}"
-    return f"{type(value).__name__} {value!r}"[:200]
-
-
-@dataclass
-class Judge:
-    """Collects failures for one exercise. Each ``expect_*`` returns True when it passed."""
-
-    exercise: str
-    failures: list[str] = field(default_factory=list)
-
-    def fail(self, message: str) -> bool:
-        self.failures.append(message)
-        return False
-
-    def expect(self, condition: bool, message: str) -> bool:
-        return True if condition else self.fail(message)
-
-    def expect_ok(self, value: Plain, what: str) -> bool:
-        if is_error(value):
-            return self.fail(f"{what} raised an error: {value[ERROR_KEY]}")
-        return True
-
-    def expect_tensor(
-        self,
-        value: Plain,
-        what: str,
-        shape: tuple[int, ...] | None = None,
-        dtype: str | None = None,
-    ) -> bool:
-        if not self.expect_ok(value, what):
-            return False
-        if not is_tensor(value):
-            return self.fail(f"{what} should be a torch tensor, got {describe(value)}")
-        got = tuple(value["shape"])
-        if shape is not None and got != tuple(shape):
-            return self.fail(f"{what} has shape {got}, expected {tuple(shape)}")
-        if dtype is not None and value["dtype"] != dtype:
-            return self.fail(f"{what} has dtype {value['dtype']}, expected {dtype} (keep the input's dtype)")
-        return True
-
-    def expect_close(
-        self,
-        value: Plain,
-        expected: Any,
-        what: str,
-        atol: float = 1e-5,
-        rtol: float = 1e-4,
-        hint: str = "",
-    ) -> bool:
-        """Compare a probed tensor with a reference (torch tensor or numpy array)."""
-        exp = _numpy(expected)
-        if not self.expect_tensor(value, what, shape=exp.shape):
-            return False
-        got = array(value).astype(np.float64)
-        exp = exp.astype(np.float64)
-        if np.isnan(got).any() and not np.isnan(exp).any():
-            return self.fail(f"{what} contains NaN (at {_first_index(np.isnan(got))}); expected finite values{_hint(hint)}")
-        both_inf = np.isinf(got) & np.isinf(exp) & (np.sign(got) == np.sign(exp))
-        diff = np.where(both_inf, 0.0, np.abs(got - exp))
-        tol = atol + rtol * np.abs(np.where(np.isinf(exp), 0.0, exp))
-        bad = ~(diff <= tol)
-        if bad.any():
-            idx = _first_index(bad)
-            return self.fail(
-                f"{what} differs from the reference: max |difference| = {np.nanmax(diff):.3g} "
-                f"(tolerance atol={atol:g}, rtol={rtol:g}); first at index {idx}: "
-                f"got {got[idx]:.6g}, expected {exp[idx]:.6g}{_hint(hint)}"
-            )
-        return True
-
-    def expect_equal(self, value: Plain, expected: Any, what: str, hint: str = "") -> bool:
-        """Exact equality of a probed tensor with a reference (ints, bools, indices)."""
-        exp = _numpy(expected)
-        if not self.expect_tensor(value, what, shape=exp.shape):
-            return False
-        got = array(value)
-        bad = got != exp
-        if np.any(bad):
-            idx = _first_index(bad)
-            return self.fail(
-                f"{what} differs from the reference in {int(np.sum(bad))} of {bad.size} entries; "
-                f"first at index {idx}: got {got[idx]!r}, expected {exp[idx]!r}{_hint(hint)}"
-            )
-        return True
-
-    def expect_number(self, value: Plain, expected: float, what: str, rel: float = 1e-9) -> bool:
-        if not self.expect_ok(value, what):
-            return False
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return self.fail(f"{what} should be a number, got {describe(value)}")
-        if not math.isclose(float(value), float(expected), rel_tol=rel, abs_tol=1e-12):
-            return self.fail(f"{what} is {value!r}, expected {expected!r}")
-        return True
-
-
-def _numpy(x: Any) -> np.ndarray:
-    try:
-        import torch
-
-        if isinstance(x, torch.Tensor):
-            x = x.detach()
-            if x.is_floating_point() and x.dtype not in (torch.float32, torch.float64):
-                x = x.float()
-            return x.cpu().numpy()
-    except ImportError:  # pragma: no cover
-        pass
-    return np.asarray(x)
-
-
-def _first_index(mask: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.argwhere(mask)[0]) if mask.ndim else ()
-
-
-def _hint(hint: str) -> str:
-    return f". Hint: {hint}" if hint else ""
+    def run(self, fn: Callable[..., Any]) -> Plain:
+        """Call the student's ``fn`` on this case (the probe side)."""
+        return attempt(fn, *self.args, **dict(self.kwargs))
 
 
 # ---------------------------------------------------------------------------- exercises
@@ -239,12 +145,19 @@ class Exercise:
     judge: Callable[[Plain, Judge], None]
 
 
+@dataclass
+class Verdict:
+    failures: list[str]
+    review: list[str]
+
+
 class Registry:
     """The exercises of one assignment, in notebook order."""
 
     def __init__(self, assignment: str):
         self.assignment = assignment
         self.exercises: dict[str, Exercise] = {}
+        self.bans: dict[str, Ban] = {}
 
     def exercise(self, name: str, probe: Callable[[Any], Plain]) -> Callable:
         """Decorator for a judge function: ``@registry.exercise("softmax", probe_softmax)``."""
@@ -259,7 +172,7 @@ class Registry:
         """A concept question: the student assigns one letter to ``name``."""
 
         def probe(value: Any) -> Plain:
-            return value if isinstance(value, str) else {"__object__": type(value).__name__}
+            return str.__str__(value) if isinstance(value, str) else {"__object__": type(value).__name__}
 
         def judge(data: Plain, j: Judge) -> None:
             if not isinstance(data, str):
@@ -269,16 +182,43 @@ class Registry:
 
         self.exercises[name] = Exercise(name, probe, judge)
 
-    def judge(self, name: str, data: Plain) -> list[str]:
-        j = Judge(name)
+    def ban(self, name: str, what: str, names: Sequence[str], ops: Sequence[str]) -> None:
+        """Forbid library functions in an exercise: torch operators ``ops`` seen while the probe runs
+        (a dispatch-level recorder) or ``names`` in the student's code (a static scan, trusted side)
+        fail it and are listed for review."""
+        self.bans[name] = Ban(what, tuple(names), tuple(ops))
+
+    def probe(self, name: str, obj: Any) -> Plain:
+        ban = self.bans.get(name)
+        if ban is None:
+            return guarded(lambda: self.exercises[name].probe(obj))
+        data, ops = record_ops(ban.ops, lambda: guarded(lambda: self.exercises[name].probe(obj)))
+        return {"__probe__": data, "__ops__": ops}
+
+    def verdict(self, name: str, data: Plain, source: str | None = None) -> Verdict:
+        """Judge probe data (trusted side); ``source`` is the student's code read by the grader."""
+        j = Judge(name, source=source)
+        ban = self.bans.get(name)
+        if ban is not None:
+            ops: list[str] = []
+            if isinstance(data, dict) and set(data) == {"__probe__", "__ops__"}:
+                ops = [str(o) for o in data["__ops__"]] if isinstance(data["__ops__"], list) else []
+                data = data["__probe__"]
+            seen = [f"the operator {', '.join(sorted(set(ops)))} ran while `{name}` was checked"] if ops else []
+            written = static_uses(source, ban.names, name)
+            seen += [f"your code has {', '.join(written)}"[:300]] if written else []
+            if seen:
+                message = f"{name} must not use {ban.what}, but it does: {'; '.join(seen)}"
+                j.fail(message)
+                j.flag(message)
         try:
             self.exercises[name].judge(data, j)
         except Exception as exc:  # malformed probe data must fail, never crash grading
-            j.fail(f"could not judge the probed results ({type(exc).__name__}: {exc})")
-        return j.failures
+            j.fail(f"could not judge the probed results ({type(exc).__name__}: {str(exc)[:300]})")
+        return Verdict(j.failures, j.review)
 
-    def probe(self, name: str, obj: Any) -> Plain:
-        return guarded(lambda: self.exercises[name].probe(obj))
+    def judge(self, name: str, data: Plain, source: str | None = None) -> list[str]:
+        return self.verdict(name, data, source).failures
 
     def check(self, name: str, obj: Any) -> None:
         """Probe and judge in this process; raise AssertionError listing every failure."""

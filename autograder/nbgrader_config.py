@@ -46,9 +46,11 @@ os.environ["PATH"] = os.pathsep.join((os.path.dirname(sys.executable), os.enviro
 # Hidden-test cells import the `autograder` package: make it importable in grading kernels.
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)
 
-# Execution: a per-cell limit, and a skip tag nobody can guess, so a student's
+# Execution: the per-cell limit (c.Execute.timeout, from the shared settings above) holds for every
+# way a notebook is run by the course's tools: `nbgrader autograde` and `manage.py grade` (both
+# sandboxed), and nbgrader's own Execute. A skip tag nobody can guess, so a student's
 # "skip-execution" tag on a test cell does not skip it.
-# (c.Execute.timeout, the per-cell limit, comes from the shared settings above.)
+c.Execute.interrupt_on_timeout = True
 c.Execute.skip_cells_with_tag = "course-skip-" + secrets.token_hex(16)
 c.Execute.extra_arguments = ["--HistoryManager.enabled=False"]
 
@@ -68,19 +70,31 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # ---- BEGIN sandboxed autograding (owner: grading; see docs/grading.md) ----
 # `nbgrader autograde` runs each notebook in a bubblewrap sandbox and scores every test cell
-# from checks judged outside the student's kernel (autograder.sandbox.SandboxedExecute).
-# No bwrap: autograde fails loudly. COURSE_AUTOGRADE_SANDBOX=0 turns this off explicitly
-# (unsafe: student code then runs in your account, in the kernel that runs the hidden tests).
-if os.environ.get("COURSE_AUTOGRADE_SANDBOX", "1") != "0":
-    if ROOT not in sys.path:
-        sys.path.insert(0, ROOT)
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+# from checks judged outside the student's kernel (autograder.sandbox.SandboxedExecute); so does
+# `manage.py grade`, with the same limits. No bwrap: autograde fails loudly.
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
-    from autograder.sandbox import SandboxedExecute
+from autograder.sandbox.nbgrader import SandboxedExecute  # noqa: E402
 
-    c.Autograde.autograde_preprocessors = [
-        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
-        CheckCellMetadata,
-    ]
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.SandboxedExecute.notebook_timeout = 900.0  # seconds for a whole notebook
+c.SandboxedExecute.total_memory_bytes = 8 * 2**30  # resident memory of one sandbox (watchdog)
+c.SandboxedExecute.scratch_bytes = 256 * 2**20  # each of home/, /tmp and /dev/shm in the sandbox
+c.SandboxedExecute.message_bytes = 8 * 2**20  # the largest probe report the judge reads
+# UNSAFE switch, for notebooks you trust only: student code then runs in your account, in the
+# kernel that runs the hidden tests, and nbgrader scores it from the kernel's own outputs.
+# c.SandboxedExecute.unsafe_without_sandbox = True
+c.GradeBatch.jobs = 0  # manage.py grade: parallel sandboxes (0: one per core)
 # ---- END sandboxed autograding ----

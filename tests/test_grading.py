@@ -1,8 +1,9 @@
-"""Batch grading against adversarial submissions (issue 8): every attack and fault gets its exact grade.
+"""Batch grading against adversarial submissions (issues 8 and 15): every attack and fault gets its exact grade.
 
 One batch of day1_attention submissions (tests/grading/day1_submissions.py: one per attack or
-fault) is graded once in bubblewrap sandboxes; the tests then read the journal, the gradebook,
-the exports and the cheat report. Timing bounds are loose on purpose.
+fault, and issue 15's set, at least one per class of hole) is graded once in bubblewrap
+sandboxes; the tests then read the journal, the gradebook, the exports and the review report.
+Expected grades derive from the notebook's points per exercise. Timing bounds are loose on purpose.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autograder.grading.batch import collect, grade_batch  # noqa: E402
-from autograder.sandbox import Limits, SandboxError, probe_only_source  # noqa: E402
-from tests.grading.day1_submissions import DAY, cases  # noqa: E402
+from autograder.sandbox import Limits, SandboxError  # noqa: E402
+from tests.grading.day1_submissions import CLASSES, DAY, POINTS, TOTAL, cases  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
 slow = pytest.mark.slow  # grades notebooks in sandboxes
 
-LIMITS = dict(cell_timeout=45.0, notebook_timeout=600.0, total_memory_bytes=int(1.5 * 2**30), max_restarts=4)
+LIMITS = dict(cell_timeout=45.0, notebook_timeout=600.0, total_memory_bytes=int(1.5 * 2**30), max_restarts=4,
+              scratch_bytes=64 * 2**20)
+VICTIM_TEXT = "the grader's own file: must never change\n"
 
 
 def _sha(path: Path) -> str:
@@ -53,18 +56,24 @@ def batch(tmp_path_factory):
             data = _grade(base)
             state.write_text(json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}, default=str))
         data = json.loads(state.read_text())
-    data["sub"], data["out"] = Path(data["sub"]), Path(data["out"])
+    for key in ("sub", "out", "work", "victim"):
+        data[key] = Path(data[key])
     data["before"] = {Path(k): v for k, v in data["before"].items()}
     return data
 
 
 def _grade(base: Path) -> dict:
+    import tempfile
+
     sub, out = base / "submitted", base / "out"
-    victim = sub / "honest_right" / DAY / f"{DAY}.ipynb"
-    targets = [str(victim), str(out / "autograded" / "honest_right" / DAY / f"{DAY}.ipynb"), str(out / "grades.csv"),
+    work = Path(tempfile.mkdtemp(prefix="course-test-work-"))  # short: unix socket paths hold 107 bytes
+    victim = base / "victim.txt"
+    victim.write_text(VICTIM_TEXT)
+    honest = sub / "honest_right" / DAY / f"{DAY}.ipynb"
+    targets = [str(honest), str(out / "autograded" / "honest_right" / DAY / f"{DAY}.ipynb"), str(out / "grades.csv"),
                str(ROOT / "autograder" / "checks" / f"{DAY}.py")]
     expected = {}
-    for name, (score, data) in cases(str(ROOT), str(out), targets).items():
+    for name, (score, data) in cases(str(ROOT), str(out), targets, str(victim)).items():
         path = sub / name / DAY / f"{DAY}.ipynb"
         path.parent.mkdir(parents=True)
         path.write_bytes(data)
@@ -72,22 +81,34 @@ def _grade(base: Path) -> dict:
     before = {str(p): _sha(p) for p in sub.rglob("*.ipynb")}
     checks_before = _sha(ROOT / "autograder" / "checks" / f"{DAY}.py")
     started = time.monotonic()
-    summary = grade_batch(sub, out, jobs=2, limits=Limits(**LIMITS), log=lambda m: print(m, flush=True))
+    summary = grade_batch(sub, out, jobs=2, limits=Limits(**LIMITS), log=lambda m: print(m, flush=True), workdir=work)
     elapsed = time.monotonic() - started
     journal = {p.stem: json.loads(p.read_text()) for p in (out / "journal" / DAY).glob("*.json")}
-    return {"sub": sub, "out": out, "expected": expected, "summary": summary, "journal": journal, "elapsed": elapsed,
-            "before": before, "checks_before": checks_before}
+    return {"sub": sub, "out": out, "work": work, "victim": victim, "expected": expected, "summary": summary,
+            "journal": journal, "elapsed": elapsed, "before": before, "checks_before": checks_before}
+
+
+def _names() -> list[str]:
+    return list(cases("/r", "/o", []).keys())
 
 
 @slow
-@pytest.mark.parametrize("name", list(cases("/r", "/o", []).keys()))
+@pytest.mark.parametrize("name", _names())
 def test_exact_grade(batch, name):
     result = batch["journal"][name]
     assert result["score"] == batch["expected"][name], (
         f"{name}: got {result['score']}, expected {batch['expected'][name]}; "
         + "; ".join(f"{t['grade_id']}={t['score']} ({t['reason'][:150]})" for t in result["tests"])
     )
-    assert result["max_score"] == 12
+    assert result["max_score"] == TOTAL
+
+
+def test_every_class_has_an_adversarial_submission():
+    names = set(_names())
+    assert set(CLASSES) == set(range(1, 9))
+    for cls, members in CLASSES.items():
+        assert members and set(members) <= names, f"class {cls}: {members}"
+    assert POINTS["softmax"] > 0 and TOTAL == sum(POINTS.values())
 
 
 @slow
@@ -108,6 +129,10 @@ def test_faults_have_clear_reasons(batch):
     assert "not a notebook" in reasons("fault_not_a_notebook")
     assert "lost its nbgrader metadata" in reasons("fault_lost_metadata")
     assert "duplicated cell ids" in reasons("fault_duplicate_ids")
+    assert "over the limit" in reasons("dos_huge_file") and j["dos_huge_file"]["status"] == "invalid"
+    assert "socket folder" in reasons("dos_disk_fill")
+    assert "must not use torch's own softmax" in reasons("attack_softmax_alias")
+    assert "_disable_current_modes" in reasons("attack_softmax_escape")
     assert j["fault_corrupt_file"]["status"] == "invalid"
     assert j["fault_ignores_interrupt"]["restarts"] >= 1
 
@@ -118,11 +143,14 @@ def test_others_untouched(batch):
     for path, digest in batch["before"].items():
         assert _sha(path) == digest, f"{path} was modified during grading"
     assert _sha(ROOT / "autograder" / "checks" / f"{DAY}.py") == batch["checks_before"]
+    assert batch["victim"].read_text() == VICTIM_TEXT, "a link planted in the sandbox made the grader write outside"
     victim = json.loads((out / "autograded" / "honest_right" / DAY / f"{DAY}.ipynb").read_text())
     assert victim["cells"], "the honest student's autograded notebook was overwritten"
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
     for name, score in batch["expected"].items():
         assert float(rows[name]["score"]) == score
+    assert list(batch["work"].iterdir()) == [], "the batch left run folders behind (deep trees, links)"
+    batch["work"].rmdir()
 
 
 @slow
@@ -133,7 +161,7 @@ def test_gradebook_matches(batch):
         for name, score in batch["expected"].items():
             sub = gb.find_submission(DAY, name)
             assert sub.score == pytest.approx(score), name
-            assert sub.max_score == 12
+            assert sub.max_score == TOTAL
 
 
 @slow
@@ -146,6 +174,11 @@ def test_cheat_report(batch):
     assert "outside its sandbox" in flagged["attack_write_other_files"]
     assert "gradebook" in flagged["attack_write_other_files"]
     assert "patches" in flagged["attack_monkeypatch"]
+    assert "refused" in flagged["attack_early_report"] and "more than one report" in flagged["attack_early_report"]
+    assert "grader's own modules" in flagged["attack_hollow_records"]
+    for name in ("attack_softmax_alias", "attack_softmax_escape"):
+        assert "must not use torch's own softmax" in flagged[name]
+    assert "refused" in flagged["dos_judge_flood"]
     assert "honest_right" not in flagged and "honest_wrong_softmax" not in flagged
 
 
@@ -153,15 +186,60 @@ def test_cheat_report(batch):
 def test_exports(batch):
     out = batch["out"]
     gs = json.loads((out / "results" / "honest_wrong_softmax" / DAY / "results.json").read_text())
-    assert gs["score"] == 5 and {t["name"] for t in gs["tests"]} >= {"test_softmax_hidden", "test_quiz_3"}
+    assert gs["score"] == batch["expected"]["honest_wrong_softmax"]
+    assert {t["name"] for t in gs["tests"]} >= {"test_softmax_hidden", "test_quiz_3"}
     failed = [t for t in gs["tests"] if t["status"] == "failed"]
     assert failed and all(t["output"] for t in failed)
     summary = json.loads((out / "summary.json").read_text())["assignments"][DAY]
     assert summary["submissions"] == len(batch["expected"])
     assert summary["tests"]["test_softmax_hidden"]["failures"], "failures by check are summarised"
     html = (out / "feedback" / "honest_wrong_softmax" / DAY / f"{DAY}.html").read_text()
-    assert "Score: 5 / 12" in html and "<script>alert" not in html
+    assert f"Score: {batch['expected']['honest_wrong_softmax']:g} / {TOTAL:g}" in html and "<script>alert" not in html
     assert (out / "summary.md").exists() and (out / "cheat_report.md").exists()
+
+
+def _autograded(batch, name: str) -> dict:
+    return json.loads((batch["out"] / "autograded" / name / DAY / f"{DAY}.ipynb").read_text())
+
+
+@slow
+def test_graded_cells_hold_the_verdict_alone(batch):
+    """Class 3: nbgrader scores a test cell from its outputs; after grading they are the verdict only."""
+    for name in ("attack_partial_credit_output", "honest_right", "attack_custom_exception_handler"):
+        for cell in _autograded(batch, name)["cells"]:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+                outs = cell["outputs"]
+                assert len(outs) == 1 and outs[0]["output_type"] in ("stream", "error"), (name, outs)
+                assert (outs[0]["output_type"] == "error") == (outs[0].get("ename") == "GraderVerdict")
+
+
+@slow
+def test_outputs_are_bounded_and_safe(batch):
+    """Classes 6 and 8: display updates, widgets, floods and scripts stay out of notebooks and feedback."""
+    out = batch["out"]
+    for name in ("dos_display_flood", "dos_huge_output", "attack_html_js", "dos_judge_flood"):
+        path = out / "autograded" / name / DAY / f"{DAY}.ipynb"
+        assert path.stat().st_size < 3 * 2**20, f"{name}: autograded notebook of {path.stat().st_size} bytes"
+        nb = json.loads(path.read_text())
+        assert "widgets" not in nb["metadata"]
+        mimes = {k for c in nb["cells"] for o in c.get("outputs", []) for k in o.get("data", {})}
+        assert mimes <= {"text/plain", "image/png", "image/jpeg", "image/gif"}, (name, mimes)
+        html = (out / "feedback" / name / DAY / f"{DAY}.html").read_text()
+        assert len(html) < 4 * 2**20, f"{name}: feedback of {len(html)} characters"
+        for bad in ("<script>alert", "<img src=x", "<svg ", "\x1b["):  # markup, not the (escaped) code that printed it
+            assert bad not in html, f"{name}: {bad!r} reached the feedback page"
+    flood = json.dumps(_autograded(batch, "dos_display_flood"))
+    assert "y" * 10_000 not in flood and "x" * 300_000 not in flood
+
+
+@slow
+def test_floods_cost_only_that_submission(batch):
+    """Class 6 at batch level: floods, a disk fill and huge outputs finish quickly and cost nothing else."""
+    j = batch["journal"]
+    for name in ("dos_display_flood", "dos_huge_output", "dos_judge_flood", "dos_disk_fill", "attack_plant_links"):
+        assert j[name]["seconds"] < 300, f"{name} took {j[name]['seconds']} s"
+        assert j[name]["score"] == batch["expected"][name]
+    assert j["honest_right"]["score"] == TOTAL
 
 
 @slow
@@ -205,57 +283,16 @@ def test_lms_zip_and_pattern(tmp_path):
     assert all(Path(s.path).parent == tmp_path / "x" for s in subs)
 
 
-def test_sandbox_unavailable_is_loud(tmp_path, monkeypatch):
+def test_sandbox_unavailable_is_loud(tmp_path):
     folder = tmp_path / "submitted" / "someone" / DAY
     folder.mkdir(parents=True)
     (folder / f"{DAY}.ipynb").write_text("{}")
-    monkeypatch.setenv("COURSE_BWRAP", str(tmp_path / "no-bwrap"))
     with pytest.raises(SandboxError):
-        grade_batch(tmp_path / "submitted", tmp_path / "out", limits=Limits(**LIMITS), log=lambda m: None)
+        grade_batch(tmp_path / "submitted", tmp_path / "out", limits=Limits(**LIMITS, bwrap=str(tmp_path / "no-bwrap")),
+                    log=lambda m: None)
     assert not (tmp_path / "out" / "grades.csv").exists()
-    env = dict(os.environ, COURSE_BWRAP="/bin/false")
-    cmd = [sys.executable, "-m", "autograder.grading", str(tmp_path / "submitted"), "--out", str(tmp_path / "o2")]
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    cmd = [sys.executable, "-m", "autograder.grading", str(tmp_path / "submitted"), "--out", str(tmp_path / "o2"),
+           "--bwrap", "/bin/false"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 3 and "nothing was graded" in proc.stderr
     assert not (tmp_path / "o2" / "grades.csv").exists()
-
-
-@pytest.mark.parametrize("checks", sorted(p.stem for p in (ROOT / "autograder" / "checks").glob("day*.py")))
-def test_sandbox_copy_has_no_judges_or_answers(checks):
-    import ast
-
-    from autograder import registry
-
-    source = (ROOT / "autograder" / "checks" / f"{checks}.py").read_text()
-    stripped = probe_only_source(source)
-    compile(stripped, checks, "exec")
-    tree = ast.parse(stripped)
-    judges = {n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)
-              and any("exercise" in ast.unparse(d) for d in n.decorator_list)}
-    assert not judges & {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    reg = registry(checks)
-    for name in reg.exercises:
-        if name.startswith("quiz"):
-            quiz_calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith(".quiz")
-                          and ast.literal_eval(n.args[0]) == name]
-            assert quiz_calls and ast.literal_eval(quiz_calls[0].args[1]) == "?"
-
-
-def test_wire_format_is_plain_data():
-    import numpy as np
-
-    from autograder.sandbox import decode_plain, encode_plain
-
-    class Sneaky(str):
-        def __eq__(self, other):
-            return True
-
-    data = {"a": np.arange(6, dtype=np.float32).reshape(2, 3), "b": [1, 2.5, None, True, Sneaky("x")], "c": float("nan")}
-    wire = json.loads(json.dumps(encode_plain(data)))
-    back = decode_plain(wire)
-    assert back["a"].dtype == np.float32 and back["a"].shape == (2, 3)
-    assert type(back["b"][4]) is str and back["b"][4] == "x"
-    assert back["c"] != back["c"]
-    assert encode_plain(np.array([object()], dtype=object)) == {"__object__": "ndarray[object]"}
-    with pytest.raises(ValueError):
-        decode_plain({"__nd__": ["object", [1], ""]})

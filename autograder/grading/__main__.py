@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from autograder.grading.batch import DEFAULT_PATTERN, grade_batch
-from autograder.sandbox import Limits, SandboxError
+from autograder.grading.batch import CONFIG_FILE, DEFAULT_PATTERN, grade_batch, load_settings
+from autograder.sandbox import SandboxError
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python3 manage.py grade",
-        description="Grade a batch of submissions in sandboxes (see docs/grading.md).",
+        description="Grade a batch of submissions in sandboxes (see docs/grading.md). Limits come from the nbgrader "
+                    "configuration (c.Execute.timeout, c.SandboxedExecute.*, c.GradeBatch.*); the options override them.",
         epilog="LMS file names: <student>_[anything_]<assignment>[-<n>].ipynb (the highest -<n> wins); "
         "override with --pattern, a regex with named groups 'student' and 'assignment' (optional 'rev').",
     )
@@ -22,25 +22,32 @@ def main(argv: list[str] | None = None) -> int:
                    "or a folder or zip of notebooks downloaded from a learning platform")
     p.add_argument("--out", type=Path, default=Path("grading-output"), help="output folder (default: grading-output)")
     p.add_argument("--assignment", help="only this assignment")
-    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count(), help="parallel sandboxes (default: all cores)")
+    p.add_argument("--jobs", "-j", type=int, help="parallel sandboxes (default: c.GradeBatch.jobs, else all cores)")
     p.add_argument("--pattern", help=f"regex for LMS file names (default: {DEFAULT_PATTERN})")
     p.add_argument("--db", help="nbgrader gradebook URL (default: sqlite:///OUT/gradebook.db)")
-    p.add_argument("--cell-timeout", type=float, help="seconds per cell")
+    p.add_argument("--config", type=Path, default=CONFIG_FILE, help=f"nbgrader configuration file (default: {CONFIG_FILE})")
+    p.add_argument("--cell-timeout", type=float, help="seconds per cell (default: c.Execute.timeout)")
     p.add_argument("--notebook-timeout", type=float, help="seconds per notebook")
+    p.add_argument("--submission-timeout", type=float, help="seconds per submission, everything included")
     p.add_argument("--memory", type=float, help="GiB of address space per sandboxed process")
+    p.add_argument("--bwrap", help="path to bubblewrap (default: bwrap on PATH)")
     p.add_argument("--force", action="store_true", help="re-grade even what the journal says is graded")
     args = p.parse_args(argv)
-    limits = Limits()
+    limits, settings = load_settings(args.config)
     if args.cell_timeout:
         limits.cell_timeout = args.cell_timeout
     if args.notebook_timeout:
         limits.notebook_timeout = args.notebook_timeout
+    if args.submission_timeout:
+        settings.submission_timeout = args.submission_timeout
     if args.memory:
         limits.memory_bytes = int(args.memory * 2**30)
         limits.total_memory_bytes = max(limits.total_memory_bytes, limits.memory_bytes)
+    if args.bwrap:
+        limits.bwrap = args.bwrap
     try:
         summary = grade_batch(args.submissions, args.out, assignment=args.assignment, jobs=args.jobs, limits=limits,
-                              pattern=args.pattern, db_url=args.db, force=args.force)
+                              pattern=args.pattern, db_url=args.db, force=args.force, settings=settings)
     except SandboxError as exc:
         print(f"[grade] ERROR: the sandbox is not available, nothing was graded: {exc}", file=sys.stderr)
         return 3

@@ -2,32 +2,33 @@
 
 Workers grade one submission at a time and return a plain result; only the coordinator (the
 main process) writes the journal, the nbgrader gradebook and the reports, so parallel grading
-never contends for the gradebook. A submission whose journal entry matches its file's hash and
-the grader's fingerprint is not graded again: an interrupted batch resumes where it stopped,
-and re-running a finished batch rewrites the same gradebook and reports.
+never contends for the gradebook. Every submission has a deadline: a worker past it is killed
+and the submission recorded as timed out, so no submission can hold up the batch. A submission
+whose journal entry matches its file's hash and the grader's fingerprint is not graded again:
+an interrupted batch resumes where it stopped, and re-running a finished batch rewrites the
+same gradebook and reports.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import html
 import json
 import os
 import re
-import shutil
 import sys
 import tempfile
 import time
-import zipfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass
-from multiprocessing import get_context
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from autograder import ASSIGNMENTS
+from traitlets import Float, Integer
+from traitlets.config import Config, Configurable, PyFileConfigLoader
+
+from autograder.grading.collect import DEFAULT_PATTERN, Submission, collect
+from autograder.grading.feedback import write_feedback
+from autograder.grading.pool import Outcome, run_tasks
+from autograder.grading.reports import gradescope, write_gradebook, write_json, write_reports
 from autograder.grading.verdicts import (
     StudentFileError,
     apply_verdicts,
@@ -38,85 +39,12 @@ from autograder.grading.verdicts import (
     template_for,
 )
 from autograder.sandbox import ROOT, Limits, Sandbox, SandboxError, execute_notebook
+from autograder.sandbox.fs import remove_tree
 
-GRADER_VERSION = "1"
-STUDENT_RE = re.compile(r"[^A-Za-z0-9_.@-]")
-# LMS downloads: "<student>_<anything>_<assignment>[-<n>].ipynb", e.g. Canvas's
-# "doejane_12345_67890_day1_attention-1.ipynb" or "jdoe_day1_attention.ipynb".
-DEFAULT_PATTERN = r"^(?P<student>[^_]+)_(?:.*_)?(?P<assignment>{assignments})(?:[-_ ]?\(?(?P<rev>\d+)\)?)?\.(?P<ext>\w+)$"
-
-
-@dataclass
-class Submission:
-    student: str
-    assignment: str
-    path: str | None
-    problem: str = ""  # set when there is no usable file
-
-
-# ---------------------------------------------------------------------------- collecting
-def collect(
-    source: Path, assignment: str | None = None, pattern: str | None = None, work: Path | None = None
-) -> list[Submission]:
-    """Submissions under ``source``: nbgrader's ``<student>/<assignment>/<assignment>.ipynb``, or a
-    zip / folder of files named after ``pattern`` (see DEFAULT_PATTERN)."""
-    source = Path(source)
-    if source.is_file() and zipfile.is_zipfile(source):
-        work = Path(work or tempfile.mkdtemp(prefix="course-lms-"))
-        work.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
-                name = Path(info.filename).name
-                if info.is_dir() or not name or name.startswith("."):
-                    continue
-                with zf.open(info) as src, open(work / name, "wb") as dst:
-                    shutil.copyfileobj(src, dst, length=1 << 20)
-        source = work
-    if not source.is_dir():
-        raise FileNotFoundError(f"no submissions folder or zip at {source}")
-    names = [a for a in ASSIGNMENTS if assignment in (None, a)]
-    nbgrader_layout = [d for d in source.iterdir() if d.is_dir() and any((d / a).is_dir() for a in names)]
-    subs: list[Submission] = []
-    if nbgrader_layout:
-        for sdir in sorted(nbgrader_layout):
-            for a in names:
-                adir = sdir / a
-                if not adir.is_dir():
-                    continue
-                student = _student_id(sdir.name)
-                nb = adir / f"{a}.ipynb"
-                if nb.is_file():
-                    subs.append(Submission(student, a, str(nb)))
-                else:
-                    others = sorted(p for p in adir.iterdir() if p.is_file() and not p.name.startswith("."))
-                    ipynbs = [p for p in others if p.suffix == ".ipynb"]
-                    if ipynbs:
-                        subs.append(Submission(student, a, str(ipynbs[0])))
-                    elif others:
-                        subs.append(Submission(student, a, str(others[0])))
-                    else:
-                        subs.append(Submission(student, a, None, f"no {a}.ipynb in the submission folder"))
-        return subs
-    regex = re.compile(pattern or DEFAULT_PATTERN.format(assignments="|".join(sorted(names, key=len, reverse=True))))
-    best: dict[tuple[str, str], tuple[int, str, Path]] = {}
-    for path in sorted(p for p in source.iterdir() if p.is_file()):
-        m = regex.match(path.name)
-        if not m or m.group("assignment") not in names:
-            continue
-        key = (_student_id(m.group("student")), m.group("assignment"))
-        rev = int(m.groupdict().get("rev") or 0)
-        if key not in best or (rev, path.name) > best[key][:2]:
-            best[key] = (rev, path.name, path)
-    for (student, a), (_, _, path) in sorted(best.items()):
-        subs.append(Submission(student, a, str(path)))
-    return subs
-
-
-def _student_id(name: str) -> str:
-    return STUDENT_RE.sub("-", name).strip("-.") or "unknown"
-
-
-# ---------------------------------------------------------------------------- one submission
+__all__ = ["DEFAULT_PATTERN", "GradeBatch", "collect", "grade_batch", "grade_one", "gradescope", "load_settings",
+           "write_gradebook", "write_reports"]
+GRADER_VERSION = "2"
+CONFIG_FILE = ROOT / "autograder" / "nbgrader_config.py"
 SUSPICIOUS = {
     "reads or writes outside the notebook's folder": (
         r"gradebook|/submitted/|autograded/|/solutions/|autograder/checks|\.\./|nbgrader_config|/proc/\d|/proc/self/(root|cwd)"
@@ -127,17 +55,43 @@ SUSPICIOUS = {
     "hooks the IPython shell": (
         r"input_transformers|ast_transformers|set_custom_exc|events\.register|sys\.excepthook|showtraceback|run_cell"
     ),
+    "uses the grader's own modules": r"\bautograder\b|\bREGISTRY\b|judge\.sock",
     "redefines comparison": r"def __eq__|__eq__\s*=",
     "exits or kills the process": r"os\._exit|os\.kill|sys\.exit|\bfork\(|ctypes",
 }
-AUDIT_MARK = "COURSE-AUDIT "
+
+
+class GradeBatch(Configurable):
+    """Settings of ``manage.py grade`` beyond the sandbox's (``c.GradeBatch.*`` in the nbgrader config)."""
+
+    jobs = Integer(0, help="Submissions graded in parallel; 0: one per core.").tag(config=True)
+    submission_timeout = Float(
+        0.0, help="Seconds one submission may take in all (sandbox, every kernel start, judging, feedback) before its "
+                  "worker is killed; 0: the notebook limit plus 120 s per kernel start and 120 s more.",
+    ).tag(config=True)
+    max_file_bytes = Integer(64 * 2**20, help="Largest submission file read; larger ones get 0 with the reason.").tag(
+        config=True)
+
+    def deadline(self, limits: Limits) -> float:
+        return self.submission_timeout or limits.notebook_timeout + 120.0 * (limits.max_restarts + 2)
+
+
+def load_settings(config_file: Path | None = None) -> tuple[Limits, GradeBatch]:
+    """The sandbox limits and batch settings of a configuration file (default: the course's)."""
+    from autograder.sandbox.nbgrader import SandboxedExecute
+
+    path = Path(config_file or CONFIG_FILE)
+    config = Config()
+    config.merge(PyFileConfigLoader(path.name, path=str(path.parent)).load_config())
+    return SandboxedExecute(config=config).limits(), GradeBatch(config=config)
 
 
 def fingerprint(assignment: str, limits: Limits) -> str:
+    """What a journal entry was graded with: the day's checks and notebook, the grader's code, the limits."""
     h = hashlib.sha256(GRADER_VERSION.encode())
-    for p in (ROOT / "autograder" / "checks" / f"{assignment}.py", ROOT / "autograder" / "harness.py",
-              ROOT / "autograder" / "sandbox.py", Path(__file__), Path(__file__).with_name("verdicts.py"),
-              ROOT / "solutions" / assignment / f"{assignment}.ipynb"):
+    code = sorted((ROOT / "autograder" / "sandbox").rglob("*.py")) + sorted(Path(__file__).parent.glob("*.py"))
+    for p in [ROOT / "autograder" / "checks" / f"{assignment}.py", ROOT / "autograder" / "harness.py",
+              ROOT / "autograder" / "rules.py", ROOT / "solutions" / assignment / f"{assignment}.ipynb", *code]:
         h.update(p.read_bytes() if p.exists() else b"-")
     h.update(json.dumps(limits.as_dict(), sort_keys=True).encode())
     return h.hexdigest()[:16]
@@ -146,15 +100,15 @@ def fingerprint(assignment: str, limits: Limits) -> str:
 def _empty_tests(assignment: str, reason: str) -> list[dict]:
     from autograder import registry
 
-    template = template_for(assignment)
     return [
         {"grade_id": c["grade_id"], "exercise": c["exercise"], "hidden": c["hidden"], "max_score": c["points"],
          "score": 0.0, "in_kernel_score": 0.0, "passed": False, "failures": [], "reason": reason, "cell_status": "not_run"}
-        for c in graded_cells(template, list(registry(assignment).exercises))
+        for c in graded_cells(template_for(assignment), list(registry(assignment).exercises))
     ]
 
 
-def grade_one(sub: dict, out: str, limits: dict) -> dict:
+# ---------------------------------------------------------------------------- one submission
+def grade_one(sub: dict, out: str, limits: dict, workdir: str | None = None, max_file_bytes: int = 64 * 2**20) -> dict:
     """Grade one submission (runs in a worker process). Returns a JSON-able result."""
     sub = Submission(**sub)
     lim = Limits(**limits)
@@ -165,26 +119,30 @@ def grade_one(sub: dict, out: str, limits: dict) -> dict:
     raw = b""
     if sub.path:
         try:
-            raw = Path(sub.path).read_bytes()
-            result["sha256"] = hashlib.sha256(raw).hexdigest()
+            size = os.path.getsize(sub.path)
+            result["sha256"] = _sha(sub.path)
+            if size > max_file_bytes:  # never read into memory
+                sub.problem = (f"the file is {size / 2**20:.1f} MB, over the limit of {max_file_bytes / 2**20:.0f} MB "
+                               "(clear the outputs and hand it in again)")
+            else:
+                raw = Path(sub.path).read_bytes()
         except OSError as exc:
             sub.problem = f"cannot read the file: {exc}"
     try:
         if sub.problem:
             raise StudentFileError(sub.problem)
-        student = read_student(raw)
+        student = read_student(raw, max_file_bytes)
     except StudentFileError as exc:
         result.update(status="invalid", notes=[str(exc)], tests=_empty_tests(sub.assignment, str(exc)))
         return _finish(result, started)
-    template = template_for(sub.assignment)
-    built = assemble(template, release_for(sub.assignment), student)
+    built = assemble(template_for(sub.assignment), release_for(sub.assignment), student)
     result["notes"] = built.notes
-    with Sandbox(sub.assignment, lim) as sandbox:
+    with Sandbox(sub.assignment, lim, source=built.student_code, workdir=workdir) as sandbox:
         execution = execute_notebook(built.nb, sandbox, built.replayable)
         records = apply_verdicts(built.nb, sandbox, execution)
         result["events"] = execution.events + [f for f in sandbox.faults if not any(f in e for e in execution.events)]
         result["restarts"] = execution.restarts
-        result["cheat"] = _cheat_flags(records, sandbox, built.student_code, _audit(sandbox))
+        result["cheat"] = _cheat_flags(records, sandbox, built.student_code)
         result["cell_status"] = {str(c.index): [c.status, c.detail] for c in execution.cells if c.status != "ok"}
     result["tests"] = records
     if any(r["cell_status"] in ("killed", "crashed", "timeout", "not_run") for r in records) or execution.restarts:
@@ -195,7 +153,7 @@ def grade_one(sub: dict, out: str, limits: dict) -> dict:
     import nbformat
 
     nbformat.write(built.nb, str(dest))
-    _feedback(built.nb, result, out_dir / "feedback" / sub.student / sub.assignment / f"{sub.assignment}.html")
+    write_feedback(built.nb, result, out_dir / "feedback" / sub.student / sub.assignment / f"{sub.assignment}.html")
     return _finish(result, started)
 
 
@@ -208,18 +166,7 @@ def _finish(result: dict, started: float) -> dict:
     return result
 
 
-def _audit(sandbox: Sandbox) -> list[str]:
-    log = sandbox.dir / "audit.log"
-    if not log.exists():
-        return []
-    paths = []
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith(AUDIT_MARK):
-            paths.append(line[len(AUDIT_MARK):][:300])
-    return sorted(set(paths))[:50]
-
-
-def _cheat_flags(records: list[dict], sandbox: Sandbox, code: str, audit: list[str]) -> list[str]:
+def _cheat_flags(records: list[dict], sandbox: Sandbox, code: str) -> list[str]:
     flags = []
     for r in records:
         if r["hidden"] and r["in_kernel_score"] > r["score"]:
@@ -227,8 +174,9 @@ def _cheat_flags(records: list[dict], sandbox: Sandbox, code: str, audit: list[s
                          f"({r['in_kernel_score']:g} vs {r['score']:g} points)")
     for ex, n in sorted(sandbox.requests.items()):
         if n > 1:
-            flags.append(f"`check` was called {n} times for {ex} (the hidden tests call it once)")
-    flags += [f"malformed probe data: {e}" for e in sandbox.protocol_errors]
+            flags.append(f"{ex} was reported to the grader {n} times (its hidden test calls `check` once)")
+    flags += sandbox.review_notes()
+    audit = sandbox.audit()
     if audit:
         flags.append("tried to open paths outside its sandbox: " + ", ".join(audit[:10]))
     for label, rx in SUSPICIOUS.items():
@@ -238,36 +186,13 @@ def _cheat_flags(records: list[dict], sandbox: Sandbox, code: str, audit: list[s
     return flags
 
 
-def _feedback(nb: Any, result: dict, dest: Path) -> None:
-    """Per-student HTML: a trusted summary first, then the graded notebook (rich outputs dropped)."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    fb = nbformat.from_dict(json.loads(json.dumps(nb)))
-    for cell in fb.cells:
-        if cell.cell_type == "code":
-            kept = []
-            for o in cell.get("outputs", []):
-                if o.get("output_type") in ("display_data", "execute_result"):
-                    data = {k: v for k, v in o.get("data", {}).items() if k in ("text/plain", "image/png", "image/jpeg")}
-                    if not data:
-                        continue
-                    o["data"] = data
-                kept.append(o)
-            cell["outputs"] = kept
-    esc = lambda s: html.escape(str(s)).replace("`", "&#96;").replace("*", "&#42;").replace("_", "&#95;").replace("$", "&#36;")  # noqa: E731
-    lines = [f"# Feedback: {esc(result['assignment'])}", "",
-             f"**Score: {result['score']:g} / {result['max_score']:g}** (checks run by the grader outside your notebook)", ""]
-    lines += ["| test | points | result |", "| --- | --- | --- |"]
-    for t in result["tests"]:
-        verdict = "passed" if t["passed"] else esc(t["reason"] or "; ".join(t["failures"]))[:600]
-        lines.append(f"| {esc(t['grade_id'])} | {t['score']:g} / {t['max_score']:g} | {verdict} |")
-    for note in result["notes"] + result.get("events", []):
-        lines.append(f"\n* {esc(note)}")
-    fb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(lines)))
-    body, _ = HTMLExporter().from_notebook_node(fb)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(body, encoding="utf-8")
+def _failed(sub: Submission, outcome: Outcome) -> dict:
+    """The journal entry of a submission the grader could not finish (timeout or crash): 0, with the reason."""
+    reason = f"the grader could not finish this submission ({outcome.kind}): {outcome.error.splitlines()[0][:300]}"
+    result = {"student": sub.student, "assignment": sub.assignment, "file": sub.path, "sha256": _sha(sub.path),
+              "status": "timed out" if outcome.kind == "timeout" else "grader error", "notes": [reason], "events": [],
+              "cheat": [], "tests": _empty_tests(sub.assignment, reason)}
+    return _finish(result, time.monotonic() - outcome.seconds)
 
 
 # ---------------------------------------------------------------------------- the batch
@@ -288,206 +213,92 @@ def grade_batch(
     db_url: str | None = None,
     force: bool = False,
     log: Any = print,
+    settings: GradeBatch | None = None,
+    workdir: Path | None = None,
 ) -> dict:
+    """Grade every submission under ``source`` into ``out`` (see docs/grading.md).
+
+    ``workdir``: where the sandboxes' run folders go (default: the system's temporary folder);
+    the batch removes its own folder there when it ends.
+    """
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     limits = limits or Limits()
+    settings = settings or GradeBatch()
+    jobs = jobs or settings.jobs or os.cpu_count() or 1
     subs = collect(Path(source), assignment, pattern, work=None)
     assignments = sorted({s.assignment for s in subs})
     if not subs:
         raise FileNotFoundError(f"no submissions found in {source}")
-    for a in assignments:  # loud failure before anything is graded
-        with Sandbox(a, limits) as sb:
-            sb.selftest()
-    prints = {a: fingerprint(a, limits) for a in assignments}
-    journal = out / "journal"
-    todo = []
-    for s in subs:
-        entry = _journal_path(journal, s)
-        if not force and entry.exists():
-            with_hash = json.loads(entry.read_text())
-            if with_hash.get("fingerprint") == prints[s.assignment] and with_hash.get("sha256") == _sha(s.path):
-                continue
-        todo.append(s)
-    log(f"[grade] {len(subs)} submission(s), {len(subs) - len(todo)} already graded, {len(todo)} to grade "
-        f"with {jobs or os.cpu_count()} worker(s)")
-    started = time.monotonic()
-    done = 0
-    pending = list(todo)
-    while pending:
-        ctx = get_context("spawn")
-        batch, pending = pending, []
-        with ProcessPoolExecutor(max_workers=jobs or os.cpu_count(), mp_context=ctx) as pool:
-            futures = {pool.submit(grade_one, asdict(s), str(out), limits.as_dict()): s for s in batch}
-            for fut in as_completed(futures):
-                s = futures[fut]
-                try:
-                    res = fut.result()
-                except BrokenProcessPool:
-                    pending.append(s)
+    workdir = Path(tempfile.mkdtemp(prefix="course-batch-", dir=workdir))
+    try:
+        for a in assignments:  # loud failure before anything is graded
+            with Sandbox(a, limits, workdir=workdir) as sb:
+                sb.selftest()
+        prints = {a: fingerprint(a, limits) for a in assignments}
+        journal = out / "journal"
+        todo = []
+        for s in subs:
+            entry = _journal_path(journal, s)
+            if not force and entry.exists():
+                old = json.loads(entry.read_text())
+                if old.get("fingerprint") == prints[s.assignment] and old.get("sha256") == _sha(s.path):
                     continue
-                except SandboxError:
-                    raise
-                except Exception as exc:  # a grader bug: report it, do not journal (a re-run retries)
-                    log(f"[grade] {s.student}: grader error {type(exc).__name__}: {exc}")
-                    continue
-                res["fingerprint"] = prints[s.assignment]
-                _write_json(_journal_path(journal, s), res)
-                done += 1
-                log(f"[grade] {s.student}/{s.assignment}: {res['score']:g}/{res['max_score']:g} "
-                    f"({res['status']}, {res['seconds']:.1f} s)")
-        if pending and len(pending) == len(batch):
-            raise RuntimeError("the worker pool keeps breaking; see the messages above")
-    elapsed = time.monotonic() - started
-    results = []
-    for s in subs:
-        entry = _journal_path(journal, s)
-        if entry.exists():
-            results.append(json.loads(entry.read_text()))
+            todo.append(s)
+        log(f"[grade] {len(subs)} submission(s), {len(subs) - len(todo)} already graded, {len(todo)} to grade "
+            f"with {jobs} worker(s)")
+        started = time.monotonic()
+        done = 0
+
+        def finished(outcome: Outcome) -> None:
+            nonlocal done
+            s = todo[outcome.index]
+            if outcome.kind == "fatal":
+                log(f"[grade] {s.student}: the sandbox failed: {outcome.error}")
+                return
+            if outcome.kind == "error":  # a grader bug: report it, do not journal (a re-run retries)
+                log(f"[grade] {s.student}: grader error {outcome.error}")
+                return
+            res = outcome.result if outcome.kind == "ok" else _failed(s, outcome)
+            res["fingerprint"] = prints[s.assignment]
+            write_json(_journal_path(journal, s), res)
+            done += 1
+            log(f"[grade] {s.student}/{s.assignment}: {res['score']:g}/{res['max_score']:g} "
+                f"({res['status']}, {res['seconds']:.1f} s)")
+
+        tasks = [(grade_one, (asdict(s), str(out), limits.as_dict(), str(workdir), settings.max_file_bytes)) for s in todo]
+        fatal: list[str] = []
+        run_tasks(tasks, jobs, settings.deadline(limits),
+                  lambda o: fatal.append(o.error) if o.kind == "fatal" else finished(o))
+        if fatal:
+            raise SandboxError(fatal[0])
+        elapsed = time.monotonic() - started
+    finally:
+        remove_tree(workdir)
+    results = [json.loads(_journal_path(journal, s).read_text()) for s in subs if _journal_path(journal, s).exists()]
     _nbgrader_path()
     write_gradebook(results, db_url or f"sqlite:///{out / 'gradebook.db'}")
     summary = write_reports(results, out)
     summary["throughput"] = {"graded": done, "seconds": round(elapsed, 1),
                              "per_minute": round(60 * done / elapsed, 2) if done and elapsed else None}
-    _write_json(out / "summary.json", summary)
+    write_json(out / "summary.json", summary)
     log(f"[grade] done: {len(results)} result(s) in {out}; grades.csv, summary.md, cheat_report.md")
     return summary
 
 
 def _sha(path: str | None) -> str | None:
+    """SHA-256 of a file, read in chunks (a huge file is never held in memory)."""
     if not path:
         return None
+    h = hashlib.sha256()
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
     except OSError:
         return None
+    return h.hexdigest()
 
 
 def _journal_path(journal: Path, s: Submission) -> Path:
     return journal / s.assignment / f"{s.student}.json"
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-# ---------------------------------------------------------------------------- gradebook
-def write_gradebook(results: list[dict], db_url: str) -> None:
-    """Idempotent: set every test cell's auto_score in nbgrader's gradebook (one writer)."""
-    import warnings
-
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from autograder import registry
-
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    with Gradebook(db_url) as gb:
-        for a in sorted({r["assignment"] for r in results}):
-            try:
-                gb.find_assignment(a)
-            except MissingEntry:
-                gb.update_or_create_assignment(a)
-            gb.update_or_create_notebook(a, a)
-            for c in graded_cells(template_for(a), list(registry(a).exercises)):
-                gb.update_or_create_grade_cell(c["grade_id"], a, a, max_score=c["points"], cell_type="code")
-        for r in results:
-            gb.update_or_create_student(r["student"])
-            try:
-                gb.find_submission(r["assignment"], r["student"])
-            except MissingEntry:
-                gb.add_submission(r["assignment"], r["student"])
-            for t in r["tests"]:
-                try:
-                    grade = gb.find_grade(t["grade_id"], r["assignment"], r["assignment"], r["student"])
-                except MissingEntry:
-                    continue
-                grade.auto_score = float(t["score"])
-                grade.needs_manual_grade = False
-            gb.db.commit()
-
-
-# ---------------------------------------------------------------------------- reports
-def write_reports(results: list[dict], out: Path) -> dict:
-    results = sorted(results, key=lambda r: (r["assignment"], r["student"]))
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["assignment", "student", "score", "max_score", "in_kernel_score", "status", "flags", "reasons"])
-        for r in results:
-            reasons = sorted({t["reason"][:200] for t in r["tests"] if not t["passed"] and t["reason"]})
-            w.writerow([r["assignment"], r["student"], f"{r['score']:g}", f"{r['max_score']:g}", f"{r['in_kernel_score']:g}",
-                        r["status"], len(r["cheat"]), " | ".join(r["notes"] + r.get("events", []) + reasons)[:2000]])
-    for r in results:
-        _write_json(out / "results" / r["student"] / r["assignment"] / "results.json", gradescope(r))
-    summary: dict[str, Any] = {"assignments": {}}
-    for a in sorted({r["assignment"] for r in results}):
-        rs = [r for r in results if r["assignment"] == a]
-        exercises: dict[str, dict] = {}
-        for r in rs:
-            for t in r["tests"]:
-                e = exercises.setdefault(
-                    t["grade_id"], {"exercise": t["exercise"], "max_score": t["max_score"], "scores": [], "failures": {}}
-                )
-                e["scores"].append(t["score"])
-                for msg in (t["failures"] or ([t["reason"]] if not t["passed"] and t["reason"] else [])):
-                    key = _failure_key(msg)
-                    e["failures"][key] = e["failures"].get(key, 0) + 1
-        summary["assignments"][a] = {
-            "submissions": len(rs),
-            "mean_score": round(sum(r["score"] for r in rs) / len(rs), 3),
-            "max_score": rs[0]["max_score"],
-            "tests": {
-                gid: {"exercise": e["exercise"], "max_score": e["max_score"],
-                      "mean": round(sum(e["scores"]) / len(e["scores"]), 3),
-                      "pass_rate": round(sum(1 for s in e["scores"] if s >= e["max_score"]) / len(e["scores"]), 3),
-                      "failures": dict(sorted(e["failures"].items(), key=lambda kv: (-kv[1], kv[0])))}
-                for gid, e in exercises.items()
-            },
-        }
-    flagged = [{"student": r["student"], "assignment": r["assignment"], "score": r["score"],
-                "in_kernel_score": r["in_kernel_score"], "flags": r["cheat"]} for r in results if r["cheat"]]
-    summary["flagged"] = len(flagged)
-    _write_json(out / "cheat_report.json", flagged)
-    md = ["# Cheat report", "", "Submissions whose in-kernel score differs from the trusted score, or whose code "
-          "touched forbidden paths or grading internals. Review them by hand.", ""]
-    for f in flagged:
-        md.append(f"## {f['student']} ({f['assignment']}): trusted {f['score']:g}, in-kernel {f['in_kernel_score']:g}")
-        md += [f"* {x}" for x in f["flags"]] + [""]
-    (out / "cheat_report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    md = ["# Per-exercise summary", ""]
-    for a, s in summary["assignments"].items():
-        md += [f"## {a}: {s['submissions']} submission(s), mean {s['mean_score']:g} / {s['max_score']:g}", "",
-               "| test | mean | pass rate | most frequent failures |", "| --- | --- | --- | --- |"]
-        for gid, t in s["tests"].items():
-            top = "; ".join(f"{n}x {k}" for k, n in list(t["failures"].items())[:3]).replace("|", "/")
-            md.append(f"| {gid} | {t['mean']:g} / {t['max_score']:g} | {t['pass_rate']:.0%} | {top} |")
-        md.append("")
-    (out / "summary.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    _write_json(out / "summary.json", summary)
-    return summary
-
-
-def _failure_key(message: str) -> str:
-    if " differs from" in message:
-        head = message.split(" differs from")[0] + " differs from the reference"
-    else:
-        head = message.split(": ", 1)[0]
-    return re.sub(r"\s+", " ", head)[:160]
-
-
-def gradescope(r: dict) -> dict:
-    """Gradescope's results.json: score, tests with name/score/max_score/status/output."""
-    return {
-        "score": r["score"],
-        "output": " ".join(r["notes"] + r.get("events", [])) or f"{r['status']}",
-        "tests": [
-            {"name": t["grade_id"], "number": t["exercise"] or "", "score": t["score"], "max_score": t["max_score"],
-             "status": "passed" if t["passed"] else "failed",
-             "output": "passed" if t["passed"] else "\n".join(t["failures"]) or t["reason"],
-             "visibility": "after_published" if t["hidden"] else "visible"}
-            for t in r["tests"]
-        ],
-        "extra_data": {"student": r["student"], "assignment": r["assignment"], "status": r["status"], "sha256": r["sha256"]},
-    }

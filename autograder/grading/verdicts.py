@@ -8,8 +8,10 @@
   skip-tagged test cells, lost metadata and duplicated ids therefore change nothing.
 * :func:`apply_verdicts` scores every graded test cell from the trusted judge: a test cell
   (visible or hidden) of exercise ``X`` gets its points exactly when ``X``'s probe data reached
-  the grader and the judge passed it. The cell's outputs are rewritten to match, so nbgrader's
-  own ``SaveAutoGrades`` (which gives points to a test cell without an error output) agrees.
+  the grader and the judge passed it. The cell's outputs become the grader's verdict alone (a
+  line of text, or one ``GraderVerdict`` error), so nbgrader's own ``SaveAutoGrades`` (which
+  reads any earlier ``execute_result`` as partial credit) agrees; every other output is cut down
+  to what is safe to open in a browser (:func:`autograder.sandbox.outputs.sanitize`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from autograder.rules import join_cells
+from autograder.sandbox.outputs import sanitize
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 HIDDEN = "### BEGIN HIDDEN TESTS"
@@ -58,8 +63,11 @@ def exercise_of(grade_id: str, exercises: list[str]) -> str | None:
 
 
 # ---------------------------------------------------------------------------- reading
-def read_student(raw: bytes) -> list[dict]:
+def read_student(raw: bytes, max_bytes: int = 64 * 2**20) -> list[dict]:
     """The student's cells as plain dicts; raises StudentFileError when it is no notebook."""
+    if len(raw) > max_bytes:
+        raise StudentFileError(f"the file is {len(raw) / 2**20:.0f} MB, over the limit of {max_bytes / 2**20:.0f} MB "
+                               "(clear the outputs and hand it in again)")
     if not raw.strip():
         raise StudentFileError("the file is empty")
     try:
@@ -208,7 +216,7 @@ def assemble(template: nbformat.NotebookNode, release: nbformat.NotebookNode | N
     if not first_solution_done:
         add_extras(None)
     nb = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(template.metadata)))
-    student_code = "\n\n".join(student[i]["source"] for i, c in code if role.get(i) != "fixed")
+    student_code = join_cells([student[i]["source"] for i, c in code if role.get(i) != "fixed"])
     return Assembled(nb, notes, replayable, student_code)
 
 
@@ -225,8 +233,14 @@ def graded_cells(nb: nbformat.NotebookNode, exercises: list[str]) -> list[dict]:
     return out
 
 
-def apply_verdicts(nb: nbformat.NotebookNode, sandbox: Any, execution: Any, template: Any = None) -> list[dict]:
-    """Score the graded test cells from the trusted verdicts; rewrite their outputs to match."""
+def apply_verdicts(
+    nb: nbformat.NotebookNode, sandbox: Any, execution: Any, template: Any = None, student_markdown: bool = False
+) -> list[dict]:
+    """Score the graded test cells from the trusted verdicts; their outputs become the verdict alone.
+
+    ``student_markdown``: Markdown cells that are not locked came from the student (nbgrader's
+    path); their HTML is escaped.
+    """
     exercises = list(sandbox.registry.exercises)
     runs = {c.index: c for c in execution.cells}
     cells = graded_cells(nb, exercises)
@@ -252,29 +266,24 @@ def apply_verdicts(nb: nbformat.NotebookNode, sandbox: Any, execution: Any, temp
                 reason = f"the hidden check for `{ex}` never reported to the grader (was `check` replaced or the cell rewritten?)"
         elif failures:
             reason = "; ".join(failures)
-        outputs = list(cell.get("outputs", []))
-        if passed:  # nbgrader scores a test cell 0 for an error or stderr, partially for a number: keep neither
-            kept = []
-            for o in outputs:
-                if o.get("output_type") == "error" or (o.get("output_type") == "stream" and o.get("name") == "stderr"):
-                    continue
-                if o.get("output_type") == "execute_result":
-                    o = nbformat.v4.new_output("display_data", data=o.get("data", {}), metadata=o.get("metadata", {}))
-                kept.append(o)
-            outputs = kept
-        if not passed:
-            lines = failures if failures else [reason]
-            outputs.append(nbformat.v4.new_output(
-                "error", ename="GraderVerdict",
-                evalue=f"{ex or info['grade_id']}: failed the checks the grader ran outside your notebook",
-                traceback=[f"{ex or info['grade_id']}: failed the checks the grader ran outside your notebook:"]
-                + [f"  - {m}" for m in lines],
-            ))
-        cell["outputs"] = outputs
+        cell["outputs"] = [verdict_output(ex or info["grade_id"], passed, failures or [reason])]
         records.append({
             "grade_id": info["grade_id"], "exercise": ex, "hidden": info["hidden"], "max_score": info["points"],
             "score": info["points"] if passed else 0.0, "in_kernel_score": info["points"] if in_kernel else 0.0,
             "passed": passed, "failures": list(failures or []), "reason": reason,
             "cell_status": run.status if run else "not_run",
         })
+    sanitize(nb, text_limit=sandbox.limits.output_bytes, student_markdown=student_markdown,
+             verdicts={info["index"] for info in cells})
     return records
+
+
+def verdict_output(name: str, passed: bool, failures: list[str]) -> nbformat.NotebookNode:
+    """The only output a graded test cell keeps: the grader's verdict."""
+    if passed:
+        return nbformat.v4.new_output("stream", name="stdout",
+                                      text=f"{name}: passed the checks the grader ran outside your notebook\n")
+    head = f"{name}: failed the checks the grader ran outside your notebook"
+    lines = [str(m)[:2000] for m in failures[:30]]
+    return nbformat.v4.new_output("error", ename="GraderVerdict", evalue=head,
+                                  traceback=[head + ":"] + [f"  - {m}" for m in lines])
