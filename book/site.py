@@ -88,33 +88,42 @@ def errors(nb: nbformat.NotebookNode) -> list[str]:
     return found + stills.widget_errors(nb)
 
 
-def execute_standalone(path: Path, timeout: int = CELL_TIMEOUT) -> tuple[nbformat.NotebookNode, float]:
-    """Run a notebook top to bottom (on after errors) in a scratch folder holding only a copy of it.
+def execute_in(path: Path, cwd: Path | str, env: dict[str, str], timeout: int = CELL_TIMEOUT) -> nbformat.NotebookNode:
+    """Run the notebook at ``path`` top to bottom (on after errors) in ``cwd``; return it with outputs.
 
-    The kernel gets ``kernel_env()``: the repository cannot be imported, as on Colab. nbclient
-    occasionally waits forever for a reply from a kernel that is already idle (seen with ipywidgets
-    cells; jupyter/nbclient#312): a cell timeout is retried once with a fresh kernel, and said so.
-    Returns the executed notebook and the seconds it took.
+    nbclient occasionally waits forever for a reply from a kernel that is already idle (seen with
+    ipywidgets cells; jupyter/nbclient#312): a cell timeout is retried once with a fresh kernel, and
+    said so; a notebook that times out twice fails.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError
 
     for attempt in (1, 2):
-        with tempfile.TemporaryDirectory(prefix="course-site-") as tmp:
-            shutil.copy(path, Path(tmp) / path.name)
-            nb = nbformat.read(Path(tmp) / path.name, as_version=4)
-            client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                    record_timing=False, resources={"metadata": {"path": tmp}})
-            started = time.monotonic()
-            try:
-                client.execute(env=kernel_env())
-                return nb, time.monotonic() - started
-            except CellTimeoutError as exc:
-                if attempt == 2:
-                    raise
-                print(f"RETRY {path.name}: a cell timed out after {timeout} s ({str(exc)[:200]}); running it again",
-                      flush=True)
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                record_timing=False, resources={"metadata": {"path": str(cwd)}})
+        try:
+            client.execute(env=env)  # passed on to the kernel manager's start_kernel
+            return nb
+        except CellTimeoutError as exc:
+            if attempt == 2:
+                raise
+            print(f"RETRY {path.name}: a cell timed out after {timeout} s ({str(exc)[:200]}); running it again",
+                  flush=True)
     raise AssertionError("unreachable")
+
+
+def execute_standalone(path: Path, timeout: int = CELL_TIMEOUT) -> tuple[nbformat.NotebookNode, float]:
+    """Run a notebook top to bottom (on after errors) in a scratch folder holding only a copy of it.
+
+    The kernel gets ``kernel_env()``: the repository cannot be imported, as on Colab.
+    Returns the executed notebook and the seconds it took.
+    """
+    with tempfile.TemporaryDirectory(prefix="course-site-") as tmp:
+        shutil.copy(path, Path(tmp) / path.name)
+        started = time.monotonic()
+        nb = execute_in(Path(tmp) / path.name, tmp, kernel_env(), timeout)
+        return nb, time.monotonic() - started
 
 
 @dataclass

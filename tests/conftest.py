@@ -12,7 +12,6 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,29 +38,11 @@ def kernel_env(with_repo: bool) -> dict[str, str]:
 def execute(path: Path, cwd: Path, with_repo: bool = False) -> nbformat.NotebookNode:
     """Execute a notebook top to bottom (continuing after errors) in `cwd`; return it with outputs.
 
-    nbclient occasionally waits forever for a reply from a kernel that is already idle (seen with
-    ipywidgets cells; jupyter/nbclient#312). A cell timeout is therefore retried once with a fresh
-    kernel, and the retry is reported; a notebook that times out twice fails.
+    A cell timeout is retried once with a fresh kernel (book.site.execute_in says why).
     """
-    from nbclient.exceptions import CellTimeoutError
+    from book.site import execute_in
 
-    for attempt in (1, 2):
-        nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(
-            nb,
-            timeout=KERNEL_TIMEOUT,
-            kernel_name="python3",
-            allow_errors=True,
-            resources={"metadata": {"path": str(cwd)}},
-        )
-        try:
-            client.execute(env=kernel_env(with_repo))  # passed on to the kernel manager's start_kernel
-            return nb
-        except CellTimeoutError as exc:
-            if attempt == 2:
-                raise
-            print(f"RETRY {path.name}: a cell timed out after {KERNEL_TIMEOUT} s ({str(exc)[:200]}); running it again")
-    raise AssertionError("unreachable")
+    return execute_in(path, cwd, kernel_env(with_repo), KERNEL_TIMEOUT)
 
 
 def errors(nb: nbformat.NotebookNode) -> list[tuple[int, dict, str]]:
