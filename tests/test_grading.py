@@ -207,7 +207,7 @@ def test_graded_cells_hold_the_verdict_alone(batch):
     """Class 3: nbgrader scores a test cell from its outputs; after grading they are the verdict only."""
     for name in ("attack_partial_credit_output", "honest_right", "attack_custom_exception_handler"):
         for cell in _autograded(batch, name)["cells"]:
-            if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            if cell["cell_type"] == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
                 outs = cell["outputs"]
                 assert len(outs) == 1 and outs[0]["output_type"] in ("stream", "error"), (name, outs)
                 assert (outs[0]["output_type"] == "error") == (outs[0].get("ename") == "GraderVerdict")
