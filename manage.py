@@ -119,7 +119,9 @@ def cmd_test(args: list[str]) -> int:
     ensure_env(dev=True)
     ensure_system_packages()
     ensure_proxy()
-    jobs = ["-n", os.environ.get("COURSE_TEST_JOBS", "2")] if not any(a.startswith("-n") for a in args) else []
+    # loadgroup: the modules tests/conftest.py groups (one expensive fixture each) stay on one worker
+    parallel = not any(a.startswith("-n") for a in args)
+    jobs = ["-n", os.environ.get("COURSE_TEST_JOBS", "2"), "--dist", "loadgroup"] if parallel else []
     return run(PYTHON, "-m", "pytest", *jobs, *args, env=environment())
 
 
