@@ -86,13 +86,34 @@ def load_settings(config_file: Path | None = None) -> tuple[Limits, GradeBatch]:
     return SandboxedExecute(config=config).limits(), GradeBatch(config=config)
 
 
-def fingerprint(assignment: str, limits: Limits) -> str:
-    """What a journal entry was graded with: the day's checks and notebook, the grader's code, the limits."""
+FINGERPRINT_ROOT: Path | None = None  # tests point it at a scratch copy of the repository
+
+
+def grading_files(assignment: str, root: Path | None = None) -> list[Path]:
+    """Every file that can change a grade: all of ``autograder/`` (code, references, data; the day's
+    checks included) and the instructor notebook the graded notebook is assembled from."""
+    root = Path(root or FINGERPRINT_ROOT or ROOT)
+    files = [p for p in (root / "autograder").rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")]
+    return sorted(files) + [root / "solutions" / assignment / f"{assignment}.ipynb"]
+
+
+def fingerprint(assignment: str, limits: Limits, root: Path | None = None) -> str:
+    """What a journal entry was graded with: every grading file (:func:`grading_files`), the limits,
+    and the torch and torchvision versions. A change to any of them re-grades the submission."""
+    from importlib import metadata
+
+    root = Path(root or FINGERPRINT_ROOT or ROOT)
     h = hashlib.sha256(GRADER_VERSION.encode())
-    code = sorted((ROOT / "autograder" / "sandbox").rglob("*.py")) + sorted(Path(__file__).parent.glob("*.py"))
-    for p in [ROOT / "autograder" / "checks" / f"{assignment}.py", ROOT / "autograder" / "harness.py",
-              ROOT / "autograder" / "rules.py", ROOT / "solutions" / assignment / f"{assignment}.ipynb", *code]:
+    for p in grading_files(assignment, root):
+        h.update(str(p.relative_to(root)).encode() + b"\0")
         h.update(p.read_bytes() if p.exists() else b"-")
+        h.update(b"\0")
+    for dist in ("torch", "torchvision"):
+        try:
+            h.update(f"{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist}=none".encode())
     h.update(json.dumps(limits.as_dict(), sort_keys=True).encode())
     return h.hexdigest()[:16]
 
