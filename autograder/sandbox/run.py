@@ -101,6 +101,7 @@ class Sandbox:
     source = property(lambda self: self.judge.source, lambda self, v: setattr(self.judge, "source", v))
     verdicts = property(lambda self: self.judge.verdicts)
     received = property(lambda self: self.judge.received)
+    cases = property(lambda self: self.judge.cases)
     requests = property(lambda self: self.judge.requests)
     protocol_errors = property(lambda self: self.judge.protocol_errors)
 
