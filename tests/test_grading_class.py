@@ -378,3 +378,88 @@ def test_feedback_hides_mark_schemes():
         nbformat.v4.new_markdown_cell("Task\n=== BEGIN MARK SCHEME ===\nunclosed secret")])
     clear_mark_schemes(nb)
     assert [c.source for c in nb.cells] == ["Explain.\nThanks.", "Task"]
+
+
+# ---------------------------------------------------------------------------- a class, end to end
+def _honest_variant_notebook(n: int) -> bytes:
+    """Every Day 1 exercise answered with RIGHT variant ``n`` (written independently of the solution)."""
+    from tests.grading.day1_submissions import dump, notebook
+
+    right = _variants(DAY)
+    return dump(notebook({ex: list(v.values())[n % len(v)] for ex, v in right.items() if not ex.startswith("quiz")}))
+
+
+def _renamed_copy_notebook() -> bytes:
+    from tests.grading.day1_submissions import RIGHT, dump, notebook
+
+    copied = {}
+    for gid, code in RIGHT.items():
+        try:
+            copied[gid] = rename_variables(code) if not gid.startswith(("quiz", "written")) else code
+        except SyntaxError:
+            copied[gid] = code
+    return dump(notebook(copied))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+def test_class_batch(tmp_path):
+    """A Canvas zip and a Moodle zip graded into one folder: ids, late policy, partial credit, exports, copies."""
+    from autograder.grading.batch import grade_batch, load_settings
+    from autograder.sandbox import Limits
+    from tests.grading.day1_submissions import TOTAL, WRONG_SOFTMAX, dump, notebook, score_without
+
+    written = notebook()
+    for c in written["cells"]:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "written_1":
+            c["source"] = "Scaling by 1/sqrt(d) keeps the logits' variance near 1 (my own words)."
+    nbs = {"right": dump(written), "wrong": dump(notebook({"softmax": WRONG_SOFTMAX})), "variant": _honest_variant_notebook(1),
+           "copy": _renamed_copy_notebook()}
+    canvas = dl.canvas_zip(tmp_path / "canvas.zip", nbs, [
+        ("doejane", False, 41001, 900001, f"{DAY}.ipynb", "right"),
+        ("doejane", True, 41002, 900002, f"{DAY}.ipynb", "wrong"),
+        ("smithalex", False, 41003, 900003, f"{DAY}.ipynb", "wrong"),
+        ("smithalex", False, 41003, 900003, f"{DAY}-1.ipynb", "variant"),
+        ("leekim", False, 41004, 900004, "notes.txt", "text")])
+    moodle = dl.moodle_zip(tmp_path / "moodle.zip", nbs, [
+        ("Jane Doe", 7001, "file", f"{DAY}.ipynb", "copy"), ("Jane Doe", 7002, "file", f"{DAY}.ipynb", "variant"),
+        ("Ana María Ruiz", 7003, "onlinetext", "onlinetext.html", "text")])
+    roster = dl.roster(tmp_path / "roster.csv", [("7001", "Jane Doe", "jane.doe@uni.example", "jdoe")])
+    _, settings = load_settings()
+    settings.partial_credit_exercises = ["softmax", "scaled_dot_product_attention"]
+    limits = Limits(cell_timeout=45.0, notebook_timeout=600.0, total_memory_bytes=int(1.5 * 2**30), scratch_bytes=64 * 2**20)
+    out = tmp_path / "out"
+    started = time.monotonic()
+    c = grade_batch(canvas, out, assignment=DAY, jobs=2, limits=limits, settings=settings, log=print)
+    grades = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
+    skipped = {r["file"]: r["reason"] for r in csv.DictReader(open(out / "not_graded.csv"))}
+    assert {r["file"] for r in grades.values()} | set(skipped) == _all_files(canvas), "every file graded or listed"
+    assert float(grades["canvas-41001"]["score"]) == TOTAL and grades["canvas-41001"]["manual_pending"]
+    wrong = float(grades["canvas-41002"]["score"])
+    assert score_without("softmax", "scaled_dot_product_attention") < wrong < TOTAL, "partial credit for the cases passed"
+    assert float(grades["canvas-41003"]["score"]) == TOTAL, "the latest upload (independent RIGHT variants) passes"
+    imported = list(csv.reader(open(out / "exports" / DAY / "canvas_grades.csv")))
+    assert [row[1:] for row in imported[2:]] == [["41001", "", "", "", "17"], ["41002", "", "", "", "0"],
+                                                  ["41003", "", "", "", "17"]], "LATE scores 0 under the course's policy"
+    autograded = json.loads((out / "autograded" / "canvas-41001" / DAY / f"{DAY}.ipynb").read_text())
+    answer = next(c for c in autograded["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "written_1")
+    assert "my own words" in "".join(answer["source"]), "the student's written answer, not the model answer"
+    assert c["similarity"]["assignments"][DAY]["copies_of_reference"] == ["canvas-41001"]
+
+    # the same course and settings: the reference's case count is reused, not run again
+    shutil.copytree(out / "journal" / "_reference", out / "moodle" / "journal" / "_reference")
+    m = grade_batch(moodle, out / "moodle", assignment=DAY, jobs=2, limits=limits, settings=settings, log=print,
+                    roster=roster)
+    elapsed = time.monotonic() - started
+    grades = {r["student"]: r for r in csv.DictReader(open(out / "moodle" / "grades.csv"))}
+    skipped = {r["file"]: r["reason"] for r in csv.DictReader(open(out / "moodle" / "not_graded.csv"))}
+    assert {r["file"] for r in grades.values()} | set(skipped) == _all_files(moodle)
+    assert set(grades) == {"jdoe", "moodle-7002"} and float(grades["moodle-7002"]["score"]) == TOTAL
+    assert m["similarity"]["assignments"][DAY]["copies_of_reference"] == ["jdoe"], "a renamed copy is still a copy"
+    imp = list(csv.DictReader(open(out / "moodle" / "exports" / DAY / "moodle_grades.csv")))
+    assert [r["Email address"] for r in imp] == ["jane.doe@uni.example"]
+    with zipfile.ZipFile(out / "moodle" / "exports" / DAY / "moodle_feedback.zip") as zf:
+        assert sorted(zf.namelist()) == [f"Jane Doe_{pid}_assignsubmission_file_{DAY}_feedback.html" for pid in (7001, 7002)]
+    graded = c["throughput"]["graded"] + m["throughput"]["graded"]
+    print(f"\nclass batch: {graded} submissions (+1 reference run) in {elapsed:.0f} s; similarity report "
+          f"{c['similarity']['seconds']} s + {m['similarity']['seconds']} s")
