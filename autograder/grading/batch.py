@@ -416,7 +416,11 @@ def grade_batch(
         from autograder.grading.similarity import similarity_report
 
         t0 = time.monotonic()
-        summary["similarity"] = similarity_report(results, out, settings=settings)
+        try:
+            summary["similarity"] = similarity_report(results, out, settings=settings)
+        except ImportError as exc:  # grades first: a missing report never costs the batch
+            summary["similarity"] = {"error": f"no similarity report: {exc} (pip install copydetect)"}
+            log(f"[grade] WARNING: {summary['similarity']['error']}")
         summary["similarity"]["seconds"] = round(time.monotonic() - t0, 2)
     write_json(out / "summary.json", summary)
     for c in found.conflicts:
