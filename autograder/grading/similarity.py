@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 REFERENCE = "reference solution"
+ROUGH = 0.5  # below this share of common fingerprints a cell pair is not compared passage by passage
+SHOWN = 100  # flagged pairs shown side by side in the HTML (the rest are listed)
 
 
 @dataclass
@@ -113,9 +115,15 @@ def compare(a: Doc, b: Doc, s: Settings) -> dict | None:
         fa, fb = a.cells.get(gid), b.cells.get(gid)
         for i, f in enumerate((fa, fb)):
             total[i] += f.token_coverage if f is not None else 0
-        if fa is None or fb is None or not (fa.hashes & fb.hashes):
+        if fa is None or fb is None:
             continue
-        _, (sa, sb), slices = compare_files(fa, fb)
+        shared = len(fa.hashes & fb.hashes)
+        if not shared:
+            continue
+        if shared < ROUGH * min(len(fa.hashes), len(fb.hashes)):  # far from any threshold: the rough share will do
+            sa, sb, slices = shared / len(fa.hashes), shared / len(fb.hashes), None
+        else:
+            _, (sa, sb), slices = compare_files(fa, fb)
         copied[0] += sa * fa.token_coverage
         copied[1] += sb * fb.token_coverage
         size = min(len(fa.filtered_code), len(fb.filtered_code))
@@ -187,12 +195,18 @@ def _section(assignment: str, flagged: list[dict], docs: dict[str, Doc], n: int,
     e = html.escape
     parts = [f"<h2>{e(assignment)}: {len(flagged)} flagged pair(s) among {n} submission(s) "
              f"({compared} pair(s) shared any code)</h2>"]
-    for p in flagged:
+    if len(flagged) > SHOWN:
+        parts.append(f"<p>The {SHOWN} most similar pairs are shown; the others are listed here and in similarity.json:</p><ul>")
+        parts += [f"<li>{e(p['a'])} and {e(p['b'])}: {p['share'][0]:.0%} / {p['share'][1]:.0%}</li>" for p in flagged[SHOWN:]]
+        parts.append("</ul>")
+    for p in flagged[:SHOWN]:
         a, b = docs[p["a"]], docs[p["b"]]
         parts.append(f"<details open><summary><b>{e(p['a'])}</b> and <b>{e(p['b'])}</b>: copied share "
                      f"{p['share'][0]:.0%} / {p['share'][1]:.0%} of their solution code</summary>")
         for c in sorted(p["cells"], key=lambda c: -max(c["similarity"])):
             fa, fb = a.cells[c["cell"]], b.cells[c["cell"]]
+            if c["slices"] is None:
+                continue  # little in common: not worth a look
             sl_a, sl_b = c["slices"]
             parts.append(
                 f"<h4>{e(c['cell'])}: {c['similarity'][0]:.0%} / {c['similarity'][1]:.0%} matched"

@@ -550,7 +550,9 @@ def cases(root: str, out: str, targets: list[str], victim: str = "/nonexistent")
         "attack_input_transformer": (score_without(*every), dump(nb(WRONG_ALL, {"setup": [TRANSFORMER]}))),
         "attack_event_hooks": (score_without(*every), dump(nb(WRONG_ALL, {"setup": [EVENT_HOOK]}))),
         "attack_custom_exception_handler": (score_without(*every), dump(nb(WRONG_ALL, {"setup": [CUSTOM_EXC]}))),
-        "attack_eq_always_true": (score_without(*EQ_SOLUTIONS), dump(nb(EQ_SOLUTIONS, {"setup": [EQ_ALWAYS]}))),
+        # the solution's padded_attention calls the student's scaled_dot_product_attention: it fails too
+        "attack_eq_always_true": (score_without(*EQ_SOLUTIONS, "padded_attention"),
+                                  dump(nb(EQ_SOLUTIONS, {"setup": [EQ_ALWAYS]}))),
         "attack_fake_pass_output": (score_without(*every), dump(nb(WRONG_ALL, {k: [FAKE_PRINT] for k in RIGHT}))),
         "attack_read_hidden_tests": (score_without(*wrong_quiz), dump(nb(wrong_quiz, {"quiz_3": [read_hidden]}))),
         "attack_write_other_files": (TOTAL, dump(nb(None, {"causal_mask": [write_others]}))),
