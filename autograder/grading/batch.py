@@ -139,7 +139,8 @@ def grading_files(assignment: str, root: Path | None = None) -> list[Path]:
     checks included) and the instructor notebook the graded notebook is assembled from."""
     root = Path(root or FINGERPRINT_ROOT or ROOT)
     files = [p for p in (root / "autograder").rglob("*")
-             if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".pyo")]
+             if p.is_file() and p.suffix not in (".pyc", ".pyo")
+             and not any(part == "__pycache__" or part.startswith(".") for part in p.relative_to(root).parts)]
     return sorted(files) + [root / "solutions" / assignment / f"{assignment}.ipynb"]
 
 

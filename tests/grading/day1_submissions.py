@@ -48,9 +48,17 @@ def _points() -> dict[str, float]:
     return points
 
 
+def _manual_points() -> float:
+    """Points of the cells people grade (the written answer): in nbgrader's maximum, never autograded."""
+    nb = json.loads(SOLUTION.read_text())
+    return sum(float(c["metadata"]["nbgrader"].get("points", 0)) for c in nb["cells"]
+               if c["cell_type"] != "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+
+
 RIGHT = _solution_sources()
 POINTS = _points()
 TOTAL = sum(POINTS.values())
+MANUAL = _manual_points()
 
 
 def score_without(*lost: str) -> float:
@@ -559,10 +567,13 @@ def cases(root: str, out: str, targets: list[str], victim: str = "/nonexistent")
         # faults: each costs only what it breaks
         "fault_infinite_loop": (score_without(sdpa), dump(nb({sdpa: LOOP_SDPA}))),
         "fault_ignores_interrupt": (score_without("causal_mask"), dump(nb({"causal_mask": UNKILLABLE}))),
-        "fault_huge_allocation": (score_without(sdpa), dump(nb({sdpa: HUGE_SDPA}, {"softmax": [HUGE_TOP]}))),
+        # (the solution's padded_attention calls the student's attention: a broken one costs it too)
+        "fault_huge_allocation": (score_without(sdpa, "padded_attention"),
+                                  dump(nb({sdpa: HUGE_SDPA}, {"softmax": [HUGE_TOP]}))),
         "fault_fork_bomb": (TOTAL, dump(nb(None, {"softmax": [FORK_BOMB]}))),
         "fault_os_exit": (score_without("causal_mask"), dump(nb({"causal_mask": OS_EXIT_CAUSAL}))),
-        "fault_sys_exit": (score_without(sdpa), dump(nb(sys_exit, {"quiz_3": ["import sys\nsys.exit(0)\n"]}))),
+        "fault_sys_exit": (score_without(sdpa, "padded_attention"),
+                           dump(nb(sys_exit, {"quiz_3": ["import sys\nsys.exit(0)\n"]}))),
         "fault_kernel_crash": (TOTAL, dump(nb(None, {"softmax": [SEGFAULT]}))),
         "fault_corrupt_file": (0.0, b"\x89PNG\r\n\x1a\n\x00\x00garbage{{{"),
         "fault_not_a_notebook": (0.0, json.dumps({"hello": "world"}).encode()),
