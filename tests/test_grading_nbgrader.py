@@ -46,7 +46,7 @@ def course(tmp_path_factory):
     victim.write_text(VICTIM_TEXT)
     every = cases(str(ROOT), str(base), [], str(victim))
     chosen = {members[0]: every[members[0]] for members in CLASSES.values()}
-    chosen["mallory_tampered"] = (score_without("scaled_dot_product_attention"), _tampered())
+    chosen["mallory_tampered"] = (score_without("scaled_dot_product_attention", "padded_attention"), _tampered())
     for name, (_, data) in chosen.items():
         path = base / "submitted" / name / DAY / f"{DAY}.ipynb"
         path.parent.mkdir(parents=True)
