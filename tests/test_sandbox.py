@@ -299,7 +299,8 @@ def test_limits_come_from_traitlets_and_execute_timeout():
     import re
 
     text = (ROOT / "autograder" / "nbgrader_config.py").read_text()
-    assert "c.Execute.timeout" not in text and "os.environ.get(\"COURSE" not in text, "stated once, in the shared file"
+    assert not re.search(r"^c\.Execute\.timeout\s*=", text, re.M) and "os.environ.get(\"COURSE" not in text, \
+        "the per-cell limit is stated once, in the shared file"
     shared = (ROOT / "deploy" / "jupyter" / "nbgrader_config.py").read_text()
     default = re.search(r'c\.Execute\.timeout = int\(os\.environ\.get\("COURSE_CELL_TIMEOUT", "(\d+)"\)\)', shared)
     assert course.cell_timeout == float(os.environ.get("COURSE_CELL_TIMEOUT", default.group(1)))
