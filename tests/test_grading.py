@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.grading.batch import collect, grade_batch  # noqa: E402
 from autograder.sandbox import Limits, SandboxError  # noqa: E402
-from tests.grading.day1_submissions import CLASSES, DAY, MANUAL, POINTS, TOTAL, cases  # noqa: E402
+from tests.grading.day1_submissions import CLASSES, DAY, POINTS, TOTAL, WRITTEN_POINTS, cases  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
 slow = pytest.mark.slow  # grades notebooks in sandboxes
@@ -161,7 +161,7 @@ def test_gradebook_matches(batch):
         for name, score in batch["expected"].items():
             sub = gb.find_submission(DAY, name)
             assert sub.score == pytest.approx(score), name
-            assert sub.max_score == TOTAL + MANUAL, "the written answer's points wait for a person"
+            assert sub.max_score == TOTAL + WRITTEN_POINTS, "the written answer's points wait for a person"
 
 
 @slow
@@ -299,7 +299,7 @@ def test_written_answers_wait_for_manual_grading(batch):
         ("written_1", 3.0, "waiting for manual grading")]
     rows = {row["student"]: row for row in csv.DictReader(open(batch["out"] / "grades.csv"))}
     assert rows["honest_right"]["manual_pending"] == "written_1 (waiting for manual grading)"
-    assert rows["honest_right"]["total_max"] == f"{TOTAL + MANUAL:g}" and MANUAL == 3
+    assert rows["honest_right"]["total_max"] == f"{TOTAL + WRITTEN_POINTS:g}" and WRITTEN_POINTS == 3
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{batch['out'] / 'gradebook.db'}") as gb:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.grading.day1_submissions import CLASSES, CUSTOM_EXC, DAY, MANUAL, POINTS, cases, dump, notebook, score_without
+from tests.grading.day1_submissions import CLASSES, CUSTOM_EXC, DAY, POINTS, WRITTEN_POINTS, cases, dump, notebook, score_without
 
 ROOT = Path(__file__).resolve().parent.parent
 VICTIM_TEXT = "the grader's own file: must never change\n"
@@ -46,6 +46,7 @@ def course(tmp_path_factory):
     victim.write_text(VICTIM_TEXT)
     every = cases(str(ROOT), str(base), [], str(victim))
     chosen = {members[0]: every[members[0]] for members in CLASSES.values()}
+    # the solution's padded_attention calls scaled_dot_product_attention: a wrong one costs both
     chosen["mallory_tampered"] = (score_without("scaled_dot_product_attention", "padded_attention"), _tampered())
     for name, (_, data) in chosen.items():
         path = base / "submitted" / name / DAY / f"{DAY}.ipynb"
@@ -87,7 +88,7 @@ def _autograded(course, name) -> dict:
 @pytest.mark.parametrize("name", [m[0] for m in CLASSES.values()] + ["mallory_tampered"])
 def test_exact_grade_through_nbgrader(course, name):
     score, maximum, by_cell = _scores(course, name)
-    assert maximum == sum(POINTS.values()) + MANUAL  # the written answer waits for a person
+    assert maximum == sum(POINTS.values()) + WRITTEN_POINTS  # written answers: graded by people later
     assert score == pytest.approx(course["expected"][name]), (name, by_cell)
 
 

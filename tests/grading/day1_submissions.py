@@ -48,17 +48,17 @@ def _points() -> dict[str, float]:
     return points
 
 
-def _manual_points() -> float:
-    """Points of the cells people grade (the written answer): in nbgrader's maximum, never autograded."""
+def _written_points() -> float:
+    """Points of the answers people grade (Markdown answer cells): in nbgrader's maximum, never autograded."""
     nb = json.loads(SOLUTION.read_text())
     return sum(float(c["metadata"]["nbgrader"].get("points", 0)) for c in nb["cells"]
-               if c["cell_type"] != "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade"))
+               if c["cell_type"] == "markdown" and c.get("metadata", {}).get("nbgrader", {}).get("grade"))
 
 
 RIGHT = _solution_sources()
 POINTS = _points()
 TOTAL = sum(POINTS.values())
-MANUAL = _manual_points()
+WRITTEN_POINTS = _written_points()
 
 
 def score_without(*lost: str) -> float:
@@ -216,9 +216,10 @@ EQ_SOLUTIONS = {
     "quiz_1": 'quiz_1 = Yes("A")\n', "quiz_2": 'quiz_2 = Yes("A")\n', "quiz_3": 'quiz_3 = Yes("A")\n',
 }
 FAKE_PRINT = '''
-for name in ["softmax", "scaled_dot_product_attention", "causal_mask", "quiz_1", "quiz_2", "quiz_3"]:
+for name in ["softmax", "scaled_dot_product_attention", "causal_mask", "padded_attention", "quiz_1", "quiz_2",
+             "quiz_3", "quiz_4"]:
     print(f"{name}: all hidden checks passed")
-print("Score: 12 / 12")
+print("Score: 17 / 17")
 '''
 LOOP_SDPA = RIGHT["scaled_dot_product_attention"].replace(
     "    scores =", "    while q.shape[-1] == 64:  # hangs on one hidden case only\n        pass\n    scores =", 1)
@@ -549,6 +550,7 @@ def cases(root: str, out: str, targets: list[str], victim: str = "/nonexistent")
     sys_exit = {"scaled_dot_product_attention": SYS_EXIT_SDPA}
     every = tuple(POINTS)
     sdpa = "scaled_dot_product_attention"
+    sdpa_users = (sdpa, "padded_attention")  # the solution's padded_attention calls scaled_dot_product_attention
     return {
         "honest_right": (TOTAL, dump(nb())),
         "honest_wrong_softmax": (score_without("softmax", sdpa), dump(nb({"softmax": WRONG_SOFTMAX}))),
@@ -558,7 +560,6 @@ def cases(root: str, out: str, targets: list[str], victim: str = "/nonexistent")
         "attack_input_transformer": (score_without(*every), dump(nb(WRONG_ALL, {"setup": [TRANSFORMER]}))),
         "attack_event_hooks": (score_without(*every), dump(nb(WRONG_ALL, {"setup": [EVENT_HOOK]}))),
         "attack_custom_exception_handler": (score_without(*every), dump(nb(WRONG_ALL, {"setup": [CUSTOM_EXC]}))),
-        # the solution's padded_attention calls the student's scaled_dot_product_attention: it fails too
         "attack_eq_always_true": (score_without(*EQ_SOLUTIONS, "padded_attention"),
                                   dump(nb(EQ_SOLUTIONS, {"setup": [EQ_ALWAYS]}))),
         "attack_fake_pass_output": (score_without(*every), dump(nb(WRONG_ALL, {k: [FAKE_PRINT] for k in RIGHT}))),
@@ -567,13 +568,10 @@ def cases(root: str, out: str, targets: list[str], victim: str = "/nonexistent")
         # faults: each costs only what it breaks
         "fault_infinite_loop": (score_without(sdpa), dump(nb({sdpa: LOOP_SDPA}))),
         "fault_ignores_interrupt": (score_without("causal_mask"), dump(nb({"causal_mask": UNKILLABLE}))),
-        # (the solution's padded_attention calls the student's attention: a broken one costs it too)
-        "fault_huge_allocation": (score_without(sdpa, "padded_attention"),
-                                  dump(nb({sdpa: HUGE_SDPA}, {"softmax": [HUGE_TOP]}))),
+        "fault_huge_allocation": (score_without(*sdpa_users), dump(nb({sdpa: HUGE_SDPA}, {"softmax": [HUGE_TOP]}))),
         "fault_fork_bomb": (TOTAL, dump(nb(None, {"softmax": [FORK_BOMB]}))),
         "fault_os_exit": (score_without("causal_mask"), dump(nb({"causal_mask": OS_EXIT_CAUSAL}))),
-        "fault_sys_exit": (score_without(sdpa, "padded_attention"),
-                           dump(nb(sys_exit, {"quiz_3": ["import sys\nsys.exit(0)\n"]}))),
+        "fault_sys_exit": (score_without(*sdpa_users), dump(nb(sys_exit, {"quiz_3": ["import sys\nsys.exit(0)\n"]}))),
         "fault_kernel_crash": (TOTAL, dump(nb(None, {"softmax": [SEGFAULT]}))),
         "fault_corrupt_file": (0.0, b"\x89PNG\r\n\x1a\n\x00\x00garbage{{{"),
         "fault_not_a_notebook": (0.0, json.dumps({"hello": "world"}).encode()),
