@@ -149,6 +149,7 @@ class Exercise:
 class Verdict:
     failures: list[str]
     review: list[str]
+    cases: dict = field(default_factory=dict)  # Judge.case_counts(): passed and failed case labels (partial credit)
 
 
 class Registry:
@@ -215,7 +216,7 @@ class Registry:
             self.exercises[name].judge(data, j)
         except Exception as exc:  # malformed probe data must fail, never crash grading
             j.fail(f"could not judge the probed results ({type(exc).__name__}: {str(exc)[:300]})")
-        return Verdict(j.failures, j.review)
+        return Verdict(j.failures, j.review, j.case_counts())
 
     def judge(self, name: str, data: Plain, source: str | None = None) -> list[str]:
         return self.verdict(name, data, source).failures

@@ -110,10 +110,29 @@ class Judge:
     failures: list[str] = field(default_factory=list)
     source: str | None = None
     review: list[str] = field(default_factory=list)
+    # The hidden cases, for partial credit: each expect_* records its ``what`` as a case label, which
+    # passes when every check under it passed (see :meth:`case_counts` and :func:`_counted`).
+    labels: dict[str, bool] = field(default_factory=dict)
 
     def fail(self, message: str) -> bool:
         self.failures.append(message)
         return False
+
+    def case_counts(self) -> dict[str, Any]:
+        """The cases this judge checked: ``passed`` and ``failed`` labels, and ``loose``: how many
+        failures belong to no case (malformed or missing data, banned operators, ...), which leave
+        nothing to give partial credit for. A failure belongs to the case whose label starts it."""
+        longest_first = sorted(self.labels, key=len, reverse=True)
+        failed = {k for k, ok in self.labels.items() if not ok}
+        loose = 0
+        for message in self.failures:
+            owner = next((k for k in longest_first if message.startswith(k)), None)
+            if owner is None:
+                loose += 1
+            else:
+                failed.add(owner)
+        return {"passed": [k for k in self.labels if k not in failed], "failed": [k for k in self.labels if k in failed],
+                "loose": loose}
 
     def flag(self, message: str) -> None:
         """Note something for the review report (the score is changed only by ``fail``)."""
@@ -251,6 +270,27 @@ class Judge:
             else:
                 ok = self.expect_close(got[name], ref, f"{what}: gradient with respect to {name}", atol=atol, rtol=rtol) and ok
         return ok
+
+
+def _counted(method: Any) -> Any:
+    """Wrap a ``Judge.expect_*`` so that it records its ``what`` and whether it passed."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def wrapper(self: Judge, *args: Any, **kwargs: Any) -> bool:
+        ok = method(self, *args, **kwargs)
+        what = str(signature.bind(self, *args, **kwargs).arguments["what"])
+        self.labels[what] = self.labels.get(what, True) and bool(ok)
+        return ok
+
+    return wrapper
+
+
+for _name in ("expect_ok", "expect_tensor", "expect_close", "expect_equal", "expect_number", "expect_state", "expect_grads"):
+    setattr(Judge, _name, _counted(getattr(Judge, _name)))
 
 
 def _numpy(x: Any) -> np.ndarray:

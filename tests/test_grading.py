@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from autograder.grading.batch import collect, grade_batch  # noqa: E402
 from autograder.sandbox import Limits, SandboxError  # noqa: E402
-from tests.grading.day1_submissions import CLASSES, DAY, POINTS, TOTAL, cases  # noqa: E402
+from tests.grading.day1_submissions import CLASSES, DAY, POINTS, TOTAL, WRITTEN_POINTS, cases  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
 slow = pytest.mark.slow  # grades notebooks in sandboxes
@@ -161,7 +161,7 @@ def test_gradebook_matches(batch):
         for name, score in batch["expected"].items():
             sub = gb.find_submission(DAY, name)
             assert sub.score == pytest.approx(score), name
-            assert sub.max_score == TOTAL
+            assert sub.max_score == TOTAL + WRITTEN_POINTS, "the written answer's points wait for a person"
 
 
 @slow
@@ -269,6 +269,8 @@ def test_rerun_is_deterministic_and_resumes(batch, tmp_path):
 
 
 def test_lms_zip_and_pattern(tmp_path):
+    from autograder.grading.collect import find_submissions
+
     data = {"jdoe_12_34_day1_attention.ipynb": b"{}", "jdoe_12_34_day1_attention-2.ipynb": b"{}",
             "asmith_day1_attention.ipynb": b"{}", "readme.txt": b"x", "bob_day2_channel_attention.ipynb": b"{}"}
     z = tmp_path / "download.zip"
@@ -276,11 +278,63 @@ def test_lms_zip_and_pattern(tmp_path):
         for name, content in data.items():
             zf.writestr(f"submissions/{name}", content)
         zf.writestr("../../evil_day1_attention.ipynb", b"{}")
-    subs = collect(z, DAY, work=tmp_path / "x")
-    got = {(s.student, Path(s.path).name) for s in subs}
-    assert got == {("jdoe", "jdoe_12_34_day1_attention-2.ipynb"), ("asmith", "asmith_day1_attention.ipynb"),
+    found = find_submissions(z, DAY, work=tmp_path / "x")
+    got = {(s.student, Path(s.path).name) for s in found.submissions}
+    assert got == {("canvas-12", "jdoe_12_34_day1_attention-2.ipynb"), ("asmith", "asmith_day1_attention.ipynb"),
                    ("evil", "evil_day1_attention.ipynb")}
-    assert all(Path(s.path).parent == tmp_path / "x" for s in subs)
+    assert all((tmp_path / "x") in Path(s.path).parents for s in found.submissions), "nothing lands outside"
+    skipped = dict(found.skipped)
+    assert "superseded" in skipped["submissions/jdoe_12_34_day1_attention.ipynb"]
+    assert "not being graded" in skipped["submissions/bob_day2_channel_attention.ipynb"]
+    assert "fits no known download layout" in skipped["submissions/readme.txt"]
+    assert collect(z, DAY, work=tmp_path / "y")[0].student == "asmith"
+
+
+@slow
+def test_written_answers_wait_for_manual_grading(batch):
+    """Issue 16: a written answer is not "no solution cell found"; it waits for a person, with its points."""
+    r = batch["journal"]["honest_right"]
+    assert not any("written_1" in n for n in r["notes"]), r["notes"]
+    assert [(m["grade_id"], m["max_score"], m["status"]) for m in r["manual"]] == [
+        ("written_1", 3.0, "waiting for manual grading")]
+    rows = {row["student"]: row for row in csv.DictReader(open(batch["out"] / "grades.csv"))}
+    assert rows["honest_right"]["manual_pending"] == "written_1 (waiting for manual grading)"
+    assert rows["honest_right"]["total_max"] == f"{TOTAL + WRITTEN_POINTS:g}" and WRITTEN_POINTS == 3
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{batch['out'] / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("written_1", DAY, DAY, "honest_right")
+        assert grade.needs_manual_grade and grade.manual_score is None
+
+
+@slow
+def test_changed_reference_regrades(batch, tmp_path, monkeypatch):
+    """Issue 18: fixing a file in autograder/reference/ re-grades; nothing else changed, nothing re-grades."""
+    from autograder.grading import batch as batch_module
+
+    sub = tmp_path / "submitted" / "honest_right" / DAY
+    sub.mkdir(parents=True)
+    shutil.copy(batch["sub"] / "honest_right" / DAY / f"{DAY}.ipynb", sub)
+    out = tmp_path / "out"
+    shutil.copytree(batch["out"], out)
+    summary = grade_batch(tmp_path / "submitted", out, jobs=1, limits=Limits(**LIMITS), log=lambda m: None,
+                          settings=_no_similarity())
+    assert summary["throughput"]["graded"] == 0, "already graded with these files"
+    scratch = tmp_path / "repo"
+    shutil.copytree(ROOT / "autograder", scratch / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "solutions" / DAY, scratch / "solutions" / DAY)
+    reference = sorted((scratch / "autograder" / "reference").glob("*.py"))[0]
+    reference.write_text(reference.read_text() + "\n# a fix to the reference\n")
+    monkeypatch.setattr(batch_module, "FINGERPRINT_ROOT", scratch)
+    summary = grade_batch(tmp_path / "submitted", out, jobs=1, limits=Limits(**LIMITS), log=lambda m: None,
+                          settings=_no_similarity())
+    assert summary["throughput"]["graded"] == 1, "a changed reference must re-grade"
+
+
+def _no_similarity():
+    from autograder.grading.batch import GradeBatch
+
+    return GradeBatch(similarity=False)
 
 
 def test_sandbox_unavailable_is_loud(tmp_path):

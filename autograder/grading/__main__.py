@@ -15,8 +15,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python3 manage.py grade",
         description="Grade a batch of submissions in sandboxes (see docs/grading.md). Limits come from the nbgrader "
                     "configuration (c.Execute.timeout, c.SandboxedExecute.*, c.GradeBatch.*); the options override them.",
-        epilog="LMS file names: <student>_[anything_]<assignment>[-<n>].ipynb (the highest -<n> wins); "
-        "override with --pattern, a regex with named groups 'student' and 'assignment' (optional 'rev').",
+        epilog="Downloads: Canvas (<sortablename>_[LATE_]<user id>_<submission id>_<file>) and Moodle "
+        "(<Full Name>_<participant id>_assignsubmission_file_ folders or prefixes) are keyed by the platform's id; "
+        "other names: <student>_[anything_]<assignment>[-<n>].ipynb, or --pattern, a regex with named groups "
+        "'student' and 'assignment' (optional 'rev'). Exit status 4: two files mapped to one student.",
     )
     p.add_argument("submissions", type=Path, help="nbgrader submitted/ folder (<student>/<assignment>/<assignment>.ipynb), "
                    "or a folder or zip of notebooks downloaded from a learning platform")
@@ -32,8 +34,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--memory", type=float, help="GiB of address space per sandboxed process")
     p.add_argument("--bwrap", help="path to bubblewrap (default: bwrap on PATH)")
     p.add_argument("--force", action="store_true", help="re-grade even what the journal says is graded")
+    p.add_argument("--roster", type=Path, help="CSV roster: platform_id, name, email, nbgrader_id (default: "
+                   "c.GradeBatch.roster)")
+    p.add_argument("--partial-credit", action="store_true", help="score every exercise in proportion to the hidden "
+                   "cases passed (default: c.GradeBatch.partial_credit, all or nothing)")
+    p.add_argument("--late-policy", choices=("zero", "none"), help="what a submission marked late scores "
+                   "(default: c.LateSubmissionPlugin.penalty_method)")
+    p.add_argument("--no-similarity", action="store_true", help="skip the similarity report")
     args = p.parse_args(argv)
     limits, settings = load_settings(args.config)
+    if args.partial_credit:
+        settings.partial_credit = True
+    if args.late_policy:
+        settings.late_policy = args.late_policy
+    if args.no_similarity:
+        settings.similarity = False
     if args.cell_timeout:
         limits.cell_timeout = args.cell_timeout
     if args.notebook_timeout:
@@ -47,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         limits.bwrap = args.bwrap
     try:
         summary = grade_batch(args.submissions, args.out, assignment=args.assignment, jobs=args.jobs, limits=limits,
-                              pattern=args.pattern, db_url=args.db, force=args.force, settings=settings)
+                              pattern=args.pattern, db_url=args.db, force=args.force, settings=settings,
+                              roster=args.roster)
     except SandboxError as exc:
         print(f"[grade] ERROR: the sandbox is not available, nothing was graded: {exc}", file=sys.stderr)
         return 3
@@ -57,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     tp = summary.get("throughput", {})
     if tp.get("per_minute"):
         print(f"[grade] throughput: {tp['per_minute']} submissions per minute ({tp['graded']} in {tp['seconds']} s)")
+    if summary.get("conflicts"):
+        print(f"[grade] ERROR: {len(summary['conflicts'])} student(s) with more than one file were not graded "
+              f"(listed above and in {args.out / 'not_graded.csv'})", file=sys.stderr)
+        return 4
     return 0
 
 

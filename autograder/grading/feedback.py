@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,24 @@ def _esc(text: Any) -> str:
     return html.escape(str(text)).replace("`", "&#96;").replace("*", "&#42;").replace("_", "&#95;").replace("$", "&#36;")
 
 
+MARK_SCHEME = re.compile(r"[^\n]*BEGIN MARK SCHEME.*?END MARK SCHEME[^\n]*\n?", re.S)
+
+
+def clear_mark_schemes(nb: Any) -> None:
+    """Remove the graders' mark schemes (nbgrader's ``=== BEGIN MARK SCHEME ===`` ... ``END``) from every
+    cell, as nbgrader's ClearMarkScheme does for its feedback; an unclosed one hides the rest of the cell."""
+    for cell in nb.cells:
+        if "BEGIN MARK SCHEME" in cell.source:
+            source = MARK_SCHEME.sub("", cell.source)
+            cell.source = source.split("BEGIN MARK SCHEME")[0].rsplit("\n", 1)[0] if "BEGIN MARK SCHEME" in source else source
+
+
 def write_feedback(nb: Any, result: dict, dest: Path) -> None:
     """Write the feedback page for one graded submission (``result``: its journal entry)."""
     from nbconvert import HTMLExporter
 
     fb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    clear_mark_schemes(fb)
     sanitize(fb, text_limit=OUTPUT_LIMIT, strip_ansi=True, student_markdown=True)
     source_left, output_left = SOURCE_TOTAL, OUTPUT_TOTAL
     for cell in fb.cells:
@@ -54,6 +68,8 @@ def write_feedback(nb: Any, result: dict, dest: Path) -> None:
     for t in result["tests"]:
         verdict = "passed" if t["passed"] else _esc(t["reason"] or "; ".join(t["failures"]))[:600]
         lines.append(f"| {_esc(t['grade_id'])} | {t['score']:g} / {t['max_score']:g} | {verdict} |")
+    for m in result.get("manual", []):  # graded by a person later (formgrader)
+        lines.append(f"| {_esc(m['grade_id'])} | (up to {m['max_score']:g}) | {_esc(m['status'])} |")
     for note in result["notes"] + result.get("events", []):
         lines.append(f"\n* {_esc(note)}")
     summary = nbformat.v4.new_markdown_cell("\n".join(lines))

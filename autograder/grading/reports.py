@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from autograder.grading.exports import write_platform_exports
 from autograder.grading.verdicts import graded_cells, template_for
 
 
@@ -25,15 +26,22 @@ def write_json(path: Path, data: Any) -> None:
 
 
 # ---------------------------------------------------------------------------- gradebook
-def write_gradebook(results: list[dict], db_url: str) -> None:
-    """Idempotent: set every test cell's auto_score in nbgrader's gradebook (one writer)."""
+def write_gradebook(results: list[dict], db_url: str, late_policy: str = "none") -> dict[tuple[str, str], dict[str, float]]:
+    """Idempotent: set every test cell's auto_score in nbgrader's gradebook (one writer).
+
+    Cells people grade (written answers, tasks) are registered and left to them (formgrader):
+    they keep ``needs_manual_grade`` until a person scores them. Returns the manual scores the
+    gradebook already holds: (student, assignment) -> {grade_id: score}.
+    """
     import warnings
 
     from nbgrader.api import Gradebook, MissingEntry
 
     from autograder import registry
+    from autograder.grading.verdicts import manual_cells
 
     warnings.filterwarnings("ignore", message=".*not in session.*")
+    manual: dict[tuple[str, str], dict[str, float]] = {}
     with Gradebook(db_url) as gb:
         for a in sorted({r["assignment"] for r in results}):
             try:
@@ -41,8 +49,14 @@ def write_gradebook(results: list[dict], db_url: str) -> None:
             except MissingEntry:
                 gb.update_or_create_assignment(a)
             gb.update_or_create_notebook(a, a)
-            for c in graded_cells(template_for(a), list(registry(a).exercises)):
+            template = template_for(a)
+            for c in graded_cells(template, list(registry(a).exercises)):
                 gb.update_or_create_grade_cell(c["grade_id"], a, a, max_score=c["points"], cell_type="code")
+            for m in manual_cells(template):
+                if m["kind"] == "task":
+                    gb.update_or_create_task_cell(m["grade_id"], a, a, max_score=m["points"], cell_type="markdown")
+                else:
+                    gb.update_or_create_grade_cell(m["grade_id"], a, a, max_score=m["points"], cell_type=m["cell_type"])
         for r in results:
             gb.update_or_create_student(r["student"])
             try:
@@ -56,19 +70,58 @@ def write_gradebook(results: list[dict], db_url: str) -> None:
                     continue
                 grade.auto_score = float(t["score"])
                 grade.needs_manual_grade = False
+            scores = {}
+            for m in r.get("manual", []):
+                try:
+                    grade = gb.find_grade(m["grade_id"], r["assignment"], r["assignment"], r["student"])
+                except MissingEntry:
+                    continue
+                if grade.manual_score is not None:
+                    scores[m["grade_id"]] = float(grade.manual_score)
+                else:
+                    grade.needs_manual_grade = True
+            manual[(r["student"], r["assignment"])] = scores
+            nb = gb.find_submission_notebook(r["assignment"], r["assignment"], r["student"])
+            nb.late_submission_penalty = late_penalty(r, sum(scores.values()), late_policy) or None
             gb.db.commit()
+    return manual
+
+
+def late_penalty(r: dict, manual_score: float, policy: str) -> float:
+    """Points taken for a submission the platform marked late: nbgrader's "zero" takes everything."""
+    if not r.get("late") or policy in ("", "none"):
+        return 0.0
+    if policy == "zero":
+        return round(r["score"] + manual_score, 6)
+    raise ValueError(f"late policy {policy!r} is not supported by manage.py grade (use 'zero' or 'none')")
 
 
 # ---------------------------------------------------------------------------- reports
-def write_reports(results: list[dict], out: Path) -> dict:
+def write_reports(results: list[dict], out: Path, manual: dict | None = None, late_policy: str = "none",
+                  canvas_columns: dict | None = None) -> dict:
     results = sorted(results, key=lambda r: (r["assignment"], r["student"]))
+    manual = manual or {}
+    for r in results:  # the totals every export uses
+        scores = manual.get((r["student"], r["assignment"]), {})
+        r["manual_score"] = round(sum(scores.values()), 6)
+        r["manual_pending"] = [m["grade_id"] for m in r.get("manual", []) if m["grade_id"] not in scores]
+        r["late_penalty"] = late_penalty(r, r["manual_score"], late_policy)
+        r["total"] = round(r["score"] + r["manual_score"] - r["late_penalty"], 6)
+        r["total_max"] = round(r["max_score"] + r.get("manual_max_score", 0.0), 6)
     with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["assignment", "student", "score", "max_score", "in_kernel_score", "status", "flags", "reasons"])
+        w.writerow(["assignment", "student", "score", "max_score", "in_kernel_score", "status", "flags", "reasons",
+                    "name", "platform", "platform_id", "late", "late_penalty", "manual_score", "manual_max_score",
+                    "manual_pending", "total", "total_max", "file"])
         for r in results:
             reasons = sorted({t["reason"][:200] for t in r["tests"] if not t["passed"] and t["reason"]})
             w.writerow([r["assignment"], r["student"], f"{r['score']:g}", f"{r['max_score']:g}", f"{r['in_kernel_score']:g}",
-                        r["status"], len(r["cheat"]), " | ".join(r["notes"] + r.get("events", []) + reasons)[:2000]])
+                        r["status"], len(r["cheat"]), " | ".join(r["notes"] + r.get("events", []) + reasons)[:2000],
+                        r.get("name", ""), r.get("platform", ""), r.get("platform_id", ""), "yes" if r.get("late") else "",
+                        f"{r['late_penalty']:g}", f"{r['manual_score']:g}", f"{r.get('manual_max_score', 0):g}",
+                        " ".join(f"{g} (waiting for manual grading)" for g in r["manual_pending"]),
+                        f"{r['total']:g}", f"{r['total_max']:g}", r.get("original", "")])
+    write_platform_exports(results, out, canvas_columns or {})
     for r in results:
         write_json(out / "results" / r["student"] / r["assignment"] / "results.json", gradescope(r))
     summary: dict[str, Any] = {"assignments": {}}
@@ -88,6 +141,8 @@ def write_reports(results: list[dict], out: Path) -> dict:
             "submissions": len(rs),
             "mean_score": round(sum(r["score"] for r in rs) / len(rs), 3),
             "max_score": rs[0]["max_score"],
+            "late": sum(1 for r in rs if r.get("late")),
+            "waiting_for_manual_grading": sum(1 for r in rs if r.get("manual_pending")),
             "tests": {
                 gid: {"exercise": e["exercise"], "max_score": e["max_score"],
                       "mean": round(sum(e["scores"]) / len(e["scores"]), 3),

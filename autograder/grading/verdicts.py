@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,22 @@ class Assembled:
     notes: list[str]
     replayable: set[int]
     student_code: str  # every student-written code cell, for the static scan
+    manual: list[dict] = field(default_factory=list)  # cells graded by people (manual_cells), with "answered"
+
+
+def manual_cells(nb: nbformat.NotebookNode) -> list[dict]:
+    """Cells people grade: written answers (a graded solution cell that is not autograded code, i.e.
+    Markdown) and tasks, each with its points."""
+    out = []
+    for index, cell in enumerate(nb.cells):
+        meta = _meta(cell)
+        gid = meta.get("grade_id")
+        if not gid or not meta.get("grade") and not meta.get("task"):
+            continue
+        if meta.get("task") or (meta.get("solution") and meta.get("grade") and cell.cell_type != "code"):
+            out.append({"index": index, "grade_id": gid, "points": float(meta.get("points", 0) or 0),
+                        "kind": "task" if meta.get("task") else "written answer", "cell_type": cell.cell_type})
+    return out
 
 
 def assemble(template: nbformat.NotebookNode, release: nbformat.NotebookNode | None, student: list[dict]) -> Assembled:
@@ -140,7 +156,15 @@ def assemble(template: nbformat.NotebookNode, release: nbformat.NotebookNode | N
             elif c.source.strip():
                 fixed_sources.add(_norm(c.source))
 
+    manual = manual_cells(template)
+    written_ids = {m["grade_id"] for m in manual if m["cell_type"] != "code"}
+    solution_ids = [g for g in solution_ids if g not in written_ids]
     code = [(i, c) for i, c in enumerate(student) if c["cell_type"] == "code"]
+    written: dict[str, int] = {}  # written answers: grade id -> the student's Markdown/raw cell
+    for i, c in enumerate(student):
+        claimed = c["grade_id"] or c["id"]
+        if c["cell_type"] != "code" and claimed in written_ids and claimed not in written:
+            written[claimed] = i
     matched: dict[str, int] = {}  # grade id -> student cell index
     role: dict[int, str] = {}  # student index -> "solution:<gid>" | "fixed" | "extra"
     seen_ids: dict[str, int] = {}
@@ -203,7 +227,9 @@ def assemble(template: nbformat.NotebookNode, release: nbformat.NotebookNode | N
         if new.cell_type == "code":
             new.outputs, new.execution_count = [], None
             new.metadata = {k: v for k, v in new.metadata.items() if k in ("nbgrader",)}
-        if meta.get("solution"):
+        if meta.get("solution") and gid in written_ids:
+            new.source = student[written[gid]]["source"] if gid in written else stubs.get(gid, "YOUR ANSWER HERE")
+        elif meta.get("solution"):
             if gid in matched:
                 new.source = student[matched[gid]]["source"]
             else:
@@ -217,7 +243,11 @@ def assemble(template: nbformat.NotebookNode, release: nbformat.NotebookNode | N
         add_extras(None)
     nb = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(template.metadata)))
     student_code = join_cells([student[i]["source"] for i, c in code if role.get(i) != "fixed"])
-    return Assembled(nb, notes, replayable, student_code)
+    for m in manual:
+        answer = student[written[m["grade_id"]]]["source"] if m["grade_id"] in written else ""
+        stub = stubs.get(m["grade_id"], "YOUR ANSWER HERE")
+        m["answered"] = m["kind"] == "task" or bool(answer.strip()) and _norm(answer) != _norm(stub)
+    return Assembled(nb, notes, replayable, student_code, manual)
 
 
 # ---------------------------------------------------------------------------- verdicts
@@ -287,3 +317,29 @@ def verdict_output(name: str, passed: bool, failures: list[str]) -> nbformat.Not
     lines = [str(m)[:2000] for m in failures[:30]]
     return nbformat.v4.new_output("error", ename="GraderVerdict", evalue=head,
                                   traceback=[head + ":"] + [f"  - {m}" for m in lines])
+
+
+# ---------------------------------------------------------------------------- partial credit
+def partial_credit(records: list[dict], cases: dict[str, dict], reference: dict[str, list[str]]) -> None:
+    """Score failed test cells of the exercises in ``reference`` in proportion to the hidden cases passed (in place).
+
+    ``cases``: the judge's cases of this submission (exercise -> passed/failed labels and ``loose``,
+    the failures that belong to no case); ``reference``: exercise -> the case labels the instructor's
+    solution passed (the denominator). Only those labels count, so a case the reference does not
+    have earns nothing; an exercise with a failure outside every case (no or malformed data, a
+    banned operator, a check that did not complete) earns 0. All of it is judged outside the kernel.
+    """
+    for r in records:
+        ex = r["exercise"]
+        if r["passed"] or ex not in reference or not reference[ex]:
+            continue
+        ref = set(reference[ex])
+        got = cases.get(ex)
+        if got is None or got.get("loose"):
+            passed = 0
+        else:
+            passed = len(ref & set(got.get("passed", [])))
+        r["cases"] = [passed, len(ref)]
+        r["score"] = round(r["max_score"] * passed / len(ref), 3)
+        if passed:
+            r["reason"] = f"partial credit: {passed} of {len(ref)} hidden cases passed. {r['reason']}"

@@ -27,7 +27,7 @@ from nbclient import NotebookClient
 from autograder.sandbox.bwrap import descendants
 from autograder.sandbox.kernel import SandboxKernelManager
 from autograder.sandbox.limits import Limits, SandboxError
-from autograder.sandbox.outputs import TRUNCATED, clean_output, output_size
+from autograder.sandbox.outputs import OutputBudget, clean_output, output_size
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 
@@ -74,23 +74,11 @@ class LimitedClient(NotebookClient):
         super().__init__(nb, **kw)
         self.sandbox = sandbox
         self.store_widget_state = False
-        self.cell_bytes: dict[int, int] = {}
-        self.truncated: set[int] = set()
 
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:  # noqa: ANN401
         lim: Limits = self.sandbox.limits
-        size = output_size(msg.get("content", {}))
-        used = self.cell_bytes.get(cell_index, 0)
-        total = self.sandbox.output_total
-        if cell_index in self.truncated or used + size > lim.output_bytes or total + size > lim.notebook_output_bytes:
-            if cell_index not in self.truncated:  # say so once per cell
-                from nbformat.v4 import new_output
-
-                outs.append(new_output("stream", name="stderr", text=TRUNCATED))
-                self.truncated.add(cell_index)
+        if not self.sandbox.output_budget.admit(cell_index, outs, output_size(msg.get("content", {}))):
             return None
-        self.cell_bytes[cell_index] = used + size
-        self.sandbox.output_total = total + size
         out = super().output(outs, msg, None, cell_index)  # no display id: updates never reach it
         if out is not None and outs and outs[-1] is out:
             safe = clean_output(out, lim.output_bytes)
@@ -127,7 +115,7 @@ def execute_notebook(nb: Any, sandbox: Any, replayable: set[int] | None = None,
     lim = sandbox.limits
     if windows is None:
         windows = judged_cells(nb, list(sandbox.registry.exercises))
-    sandbox.output_total = 0
+    sandbox.output_budget = OutputBudget(lim.output_bytes, lim.notebook_output_bytes)
     start = time.monotonic()
     deadline = start + lim.notebook_timeout
     result = Execution()
@@ -143,13 +131,17 @@ def execute_notebook(nb: Any, sandbox: Any, replayable: set[int] | None = None,
         fatal: int | None = None
         try:
             with client.setup_kernel(cleanup_kc=True):  # shut the kernel down on leaving
-                for i in code_cells[:position]:  # replay the student's earlier cells in a restarted kernel
-                    if replayable is not None and i in replayable and i not in skip:
-                        shadow = nb.cells[i].copy()
-                        shadow["outputs"] = []
-                        outcome = _run_cell(client, shadow, i, lim, deadline, None)
-                        if outcome.status in ("killed", "crashed"):
-                            raise _Dead(i, outcome)
+                kept, sandbox.output_budget = sandbox.output_budget, OutputBudget(lim.output_bytes, lim.notebook_output_bytes)
+                try:  # replayed outputs are discarded: they count against a budget of their own
+                    for i in code_cells[:position]:  # replay the student's earlier cells in a restarted kernel
+                        if replayable is not None and i in replayable and i not in skip:
+                            shadow = nb.cells[i].copy()
+                            shadow["outputs"] = []
+                            outcome = _run_cell(client, shadow, i, lim, deadline, None)
+                            if outcome.status in ("killed", "crashed"):
+                                raise _Dead(i, outcome)
+                finally:
+                    sandbox.output_budget = kept
                 while position < len(code_cells):
                     i = code_cells[position]
                     if time.monotonic() > deadline:
@@ -221,6 +213,7 @@ def _run_cell(client: Any, cell: Any, index: int, lim: Limits, deadline: float, 
     if not cell.source.strip():
         return CellRun(index, "ok")
     cell.outputs = []
+    client.sandbox.output_budget.start_cell(index)
     budget = max(1.0, min(lim.cell_timeout, deadline - time.monotonic()))
     state = {"phase": "running"}
     done = threading.Event()

@@ -41,6 +41,7 @@ class JudgeServer:
         self.message_bytes = message_bytes
         self.source: str | None = None  # the student's code as the grader read it (for static rules)
         self.verdicts: dict[str, list[str]] = {}  # exercise -> failures of its reports ([] = passed)
+        self.cases: dict[str, dict] = {}  # exercise -> its hidden cases, the worst of its reports (partial credit)
         self.received: dict[str, Any] = {}  # exercise -> the first decoded report
         self.requests: dict[str, int] = {}  # exercise -> accepted reports
         self.refused: list[str] = []
@@ -113,6 +114,7 @@ class JudgeServer:
                 reason = f"more than {MAX_REPORTS} reports in one hidden test cell"
                 self._record(exercise, [f"{exercise} was reported more than {MAX_REPORTS} times while its hidden test "
                                         "cell ran (the cell reports once): the report cannot be trusted"], [], 0)
+                self._merge_cases(exercise, {"passed": [], "failed": [], "loose": 1})
             if reason is None:
                 window.counts[exercise] = window.counts.get(exercise, 0) + 1
                 self._busy = True
@@ -129,10 +131,13 @@ class JudgeServer:
             self._note(self.protocol_errors, f"{exercise}: {exc}")
             failures = [f"the grader could not read the probe's report ({str(exc)[:200]})"]
             review: list[str] = []
+            cases: dict = {"passed": [], "failed": [], "loose": 1}
         else:
             verdict = self.registry.verdict(exercise, data, self.source)
             failures, review = verdict.failures, verdict.review
+            cases = getattr(verdict, "cases", None) or {"passed": [], "failed": [], "loose": int(bool(failures))}
             self.received.setdefault(exercise, data)
+        self._merge_cases(exercise, cases)
         merged = self._record(exercise, failures, review, window.counts[exercise])
         with contextlib.suppress(OSError):
             send_json(conn, {"failures": merged})
@@ -148,6 +153,16 @@ class JudgeServer:
             self._note(self.review, f"{exercise}: more than one report arrived while its hidden test cell ran "
                                     "(only that cell's own call should report); every report was judged, the worst counts")
         return merged
+
+    def _merge_cases(self, exercise: str, cases: dict) -> None:
+        """Every report's cases: a case passes only if it passed in every report that checked it."""
+        old = self.cases.get(exercise)
+        if old is None:
+            self.cases[exercise] = {"passed": list(cases["passed"]), "failed": list(cases["failed"]), "loose": cases["loose"]}
+            return
+        failed = list(dict.fromkeys(old["failed"] + list(cases["failed"])))
+        passed = [k for k in dict.fromkeys(old["passed"] + list(cases["passed"])) if k not in failed]
+        self.cases[exercise] = {"passed": passed, "failed": failed, "loose": old["loose"] + cases["loose"]}
 
     @staticmethod
     def _note(notes: list[str], message: str) -> None:

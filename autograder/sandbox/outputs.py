@@ -32,6 +32,44 @@ def output_size(output: Any) -> int:
     return len(json.dumps(output, default=str))
 
 
+class OutputBudget:
+    """The per-cell and per-notebook output caps, counted as outputs arrive.
+
+    Each output is measured once, when it arrives (:meth:`admit` adds its size to running totals;
+    nothing already kept is measured again). A cell whose outputs go past a cap keeps what came
+    before and gets one truncation marker: later outputs are dropped without another marker,
+    unless the cell cleared its outputs (``clear_output``) since, which also removed the marker.
+    """
+
+    def __init__(self, cell_bytes: int, notebook_bytes: int):
+        self.cell_bytes, self.notebook_bytes = cell_bytes, notebook_bytes
+        self.used: dict[int, int] = {}  # cell index -> bytes kept
+        self.total = 0  # bytes kept in the whole notebook
+        self.cut: set[int] = set()  # cells past a cap: everything later is dropped
+        self.markers: dict[int, Any] = {}  # cell index -> the marker output it shows
+
+    def start_cell(self, cell_index: int) -> None:
+        """The cell runs again from empty outputs (its earlier bytes no longer count against it)."""
+        self.total -= self.used.pop(cell_index, 0)
+        self.cut.discard(cell_index)
+        self.markers.pop(cell_index, None)
+
+    def admit(self, cell_index: int, outs: list, size: int) -> bool:
+        """True: keep the output (its ``size`` is counted). False: drop it; ``outs`` shows the marker once."""
+        used = self.used.get(cell_index, 0)
+        if cell_index not in self.cut and used + size <= self.cell_bytes and self.total + size <= self.notebook_bytes:
+            self.used[cell_index] = used + size
+            self.total += size
+            return True
+        self.cut.add(cell_index)
+        marker = self.markers.get(cell_index)
+        if marker is None or not outs or outs[-1] is not marker:  # the marker is always the cell's last output
+            marker = nbformat.v4.new_output("stream", name="stderr", text=TRUNCATED)
+            outs.append(marker)
+            self.markers[cell_index] = marker
+        return False
+
+
 def clean_output(output: Any, text_limit: int, strip_ansi: bool = False) -> Any | None:
     """A safe copy of one output (None: nothing of it may be shown)."""
     kind = output.get("output_type")

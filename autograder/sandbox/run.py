@@ -75,7 +75,7 @@ class Sandbox:
         if self.privileged:
             bwrap.kill_uid(self.uid)  # leftovers of a grader that died while holding this slot
         self.faults: list[str] = []  # watchdog and kernel events, in order
-        self.output_total = 0  # bytes of outputs kept so far (execute_notebook's per-notebook cap)
+        self.output_budget: Any = None  # execute_notebook's output caps (outputs.OutputBudget)
         self.log = KernelLog(AUDIT_MARK)
         self.dir = Path(tempfile.mkdtemp(prefix="course-sandbox-", dir=workdir)).resolve()
         try:
@@ -101,6 +101,7 @@ class Sandbox:
     source = property(lambda self: self.judge.source, lambda self, v: setattr(self.judge, "source", v))
     verdicts = property(lambda self: self.judge.verdicts)
     received = property(lambda self: self.judge.received)
+    cases = property(lambda self: self.judge.cases)
     requests = property(lambda self: self.judge.requests)
     protocol_errors = property(lambda self: self.judge.protocol_errors)
 
