@@ -1,8 +1,8 @@
 """Hidden checks for day2_channel_attention: SEBlock, eca_kernel_size, ECABlock, SEBasicBlock.
 
 The judge recomputes every reference functionally (``autograder.reference.day2_channel_attention``)
-from the same seeded weights the probe loads into the student's module. The module helpers here
-(seeded weights, running a module on cases, comparing gradients) are reused by day 3.
+from the same seeded weights the probe loads into the student's module. Running a module on seeded
+cases is :mod:`autograder.probes`; comparing its outputs and gradients, :mod:`autograder.comparisons`.
 """
 
 from __future__ import annotations
@@ -15,242 +15,30 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from autograder.comparisons import (
+    expect_count,
+    field,
+    input_label,
+    judge_grads,
+    judge_outputs,
+    judge_structure,
+    reference_grads,
+    too_many,
+)
 from autograder.harness import Judge, Registry, array, attempt, describe, guarded, is_error, is_tensor, plain, randn
+from autograder.probes import (
+    Shapes,
+    double_copy,
+    input_grads,
+    make_inputs,
+    positive_input,
+    probe_module_cases,
+    same_mean_pair,
+    seeded_state,
+)
 from autograder.reference import day2_channel_attention as ref
 
 REGISTRY = Registry("day2_channel_attention")
-
-Shapes = dict[str, tuple[int, ...]]
-
-
-# ---------------------------------------------------------------------------- shared module helpers
-def seeded_state(shapes: Shapes, seed: int, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    """Weights for the contract's parameter names: N(0, 1) scaled by 1/sqrt(fan_in) (biases 0.5).
-
-    Moderate scales keep sigmoid gates away from 0 and 1, where wrong code would look right.
-    """
-    state = {}
-    for i, name in enumerate(sorted(shapes)):
-        shape = shapes[name]
-        t = randn(seed * 100 + i, *shape, dtype=torch.float64)
-        scale = 1.5 / math.sqrt(math.prod(shape[1:])) if len(shape) > 1 else 0.5
-        state[name] = (t * scale).to(dtype)
-    return state
-
-
-def positive_input(seed: int, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A feature map with no zeros (so out / x recovers a multiplicative gate) and varied channel stats."""
-    x = randn(seed, *shape, dtype=torch.float64)
-    scale = 0.5 + torch.arange(shape[1], dtype=torch.float64).remainder(5)[None, :, None, None] * 0.4
-    return (x * scale + 0.3 * torch.sign(x)).to(dtype)
-
-
-def probe_module_cases(
-    build: Callable[[], nn.Module],
-    shapes: Shapes,
-    seed: int,
-    inputs: list[torch.Tensor],
-    grad_weight_seed: int | None = None,
-) -> dict:
-    """Build a module, load seeded weights, run it on each input (float64 inputs in a .double() copy).
-
-    Returns plain data: state_dict keys and shapes, load error if any, per-input output, whether
-    the input was modified, and gradients of sum(out * w) for the first input.
-    """
-    module = build()
-    keys = {k: [int(s) for s in v.shape] for k, v in module.state_dict().items()}
-    result: dict[str, Any] = {"keys": keys, "cases": []}
-    state = seeded_state(shapes, seed)
-    loaded = guarded(lambda: (module.load_state_dict(state, strict=True), None)[1])
-    result["load"] = loaded
-    if is_error(loaded):
-        return result
-    module.eval()
-    for x in inputs:
-        m = module
-        if x.dtype == torch.float64:  # a fresh float64 copy: the module must keep the input's dtype
-            m = _double_copy(build, state)
-            if isinstance(m, dict):  # error record
-                result["cases"].append({"out": m, "modified": False})
-                continue
-        x_in = x.clone()
-        out = attempt(m, x_in)
-        result["cases"].append({"out": out, "modified": not torch.equal(x_in, x)})
-    if grad_weight_seed is not None:
-        result["grads"] = guarded(lambda: _grads(module, inputs[0], grad_weight_seed))
-    return result
-
-
-def _double_copy(build: Callable[[], nn.Module], state: dict[str, torch.Tensor]) -> Any:
-    try:
-        m = build()
-        m.load_state_dict(state, strict=True)
-        return m.double().eval()
-    except Exception as exc:  # student code
-        from autograder.harness import ERROR_KEY, error_text
-
-        return {ERROR_KEY: error_text(exc)}
-
-
-def _grads(module: nn.Module, x: torch.Tensor, seed: int) -> dict:
-    x = x.clone().requires_grad_(True)
-    module.zero_grad()
-    out = module(x)
-    (out * randn(seed, *out.shape)).sum().backward()
-    grads = {name: plain(p.grad) for name, p in module.named_parameters()}
-    grads["__input__"] = plain(x.grad)
-    return grads
-
-
-def reference_grads(fn: Callable[..., torch.Tensor], state: dict[str, torch.Tensor], x: torch.Tensor, seed: int) -> dict:
-    """Gradients of sum(fn(x, state) * w) with respect to every weight and the input."""
-    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
-    x = x.clone().requires_grad_(True)
-    out = fn(x, params)
-    (out * randn(seed, *out.shape)).sum().backward()
-    grads = {k: p.grad for k, p in params.items()}
-    grads["__input__"] = x.grad
-    return grads
-
-
-def expect_count(j: Judge, items: Any, n: int, what: str) -> bool:
-    """The probe must report exactly ``n`` results (one per case the judge rebuilt), as a list."""
-    if not isinstance(items, list):
-        return j.fail(f"{what}: expected a list of {n} results, one per case, got {describe(items)}")
-    if len(items) != n:
-        return j.fail(f"{what}: expected results for exactly {n} cases, got {len(items)}; every case must be run and reported")
-    return True
-
-
-MAX_FAILURES = 8  # enough to see a pattern; more would bury the first, most telling message
-
-
-def too_many(j: Judge, what: str) -> bool:
-    """After MAX_FAILURES failures, say that further checks were skipped (the exercise has failed anyway)."""
-    if len(j.failures) < MAX_FAILURES:
-        return False
-    j.fail(f"{what}: further checks were skipped after {len(j.failures)} failures; fix the problems above first")
-    return True
-
-
-def _field(j: Judge, data: Any, key: str, what: str) -> Any:
-    """``data[key]`` of a probe's dict, or None after a clear failure."""
-    if not isinstance(data, dict) or key not in data:
-        j.fail(f"{what}: the probe's report has no '{key}' entry (got {describe(data)})")
-        return None
-    return data[key]
-
-
-def judge_structure(j: Judge, data: dict, shapes: Shapes, what: str, hint: str = "") -> bool:
-    """state_dict keys and shapes must be exactly the contract's; the seeded weights must load."""
-    keys = _field(j, data, "keys", what)
-    if not isinstance(keys, dict):
-        return keys is not None and j.fail(f"{what}: could not read the module's state_dict keys")
-    got = {k: tuple(v) if isinstance(v, list) else v for k, v in keys.items()}
-    want = {k: tuple(v) for k, v in shapes.items()}
-    if got != want:
-        missing = sorted(set(want) - set(got))
-        extra = sorted(set(got) - set(want))
-        wrong = sorted(k for k in set(got) & set(want) if got[k] != want[k])
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(f'{k} {want[k]}' for k in missing)}")
-        if extra:
-            parts.append(f"unexpected {', '.join(f'{k} {got[k]}' for k in extra)}")
-        if wrong:
-            parts.append("wrong shape " + ", ".join(f"{k} {got[k]} (expected {want[k]})" for k in wrong))
-        return j.fail(f"{what}: the parameters (state_dict) should be exactly {want}; {'; '.join(parts)}{_h(hint)}")
-    if is_error(data.get("load")):
-        return j.fail(f"{what}: loading weights into the module failed: {data['load']['__error__']}")
-    return True
-
-
-def _h(hint: str) -> str:
-    return f". Hint: {hint}" if hint else ""
-
-
-def matches(value: Any, expected: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
-    """Whether a probed tensor equals ``expected`` (used to name a typical mistake)."""
-    if not is_tensor(value) or tuple(value["shape"]) != tuple(expected.shape):
-        return False
-    got = array(value).astype(np.float64)
-    exp = expected.detach().double().numpy()
-    return bool(np.all(np.abs(got - exp) <= atol + rtol * np.abs(exp)))
-
-
-def judge_grads(j: Judge, grads: Any, expected: dict[str, torch.Tensor], what: str) -> None:
-    if not j.expect_ok(grads, f"backward through {what}"):
-        return
-    if not isinstance(grads, dict):
-        j.fail(f"backward through {what}: expected the gradients of every parameter, got {describe(grads)}")
-        return
-    for name, ref_grad in expected.items():
-        label = "the input" if name == "__input__" else name
-        got = grads.get(name)
-        if got is None:
-            j.fail(
-                f"{what}: no gradient reached {label}; keep every step in torch operations "
-                "(no .detach(), .data, .numpy() or torch.no_grad() in forward), and use the parameter"
-            )
-            continue
-        dtype = str(ref_grad.dtype).replace("torch.", "")
-        if j.expect_tensor(got, f"{what}: gradient with respect to {label}", shape=tuple(ref_grad.shape), dtype=dtype):
-            j.expect_close(got, ref_grad, f"{what}: gradient with respect to {label}", atol=1e-4, rtol=1e-3)
-
-
-def judge_outputs(
-    j: Judge,
-    data: dict,
-    inputs: list[torch.Tensor],
-    reference: Callable[[torch.Tensor], torch.Tensor],
-    what: Callable[[torch.Tensor], str],
-    wrong: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = None,
-    out_shape: Callable[[torch.Tensor], tuple[int, ...]] | None = None,
-    returned_hint: str = "",
-) -> None:
-    """Compare each case with the reference; name the typical mistake the output matches, if any."""
-    cases = _field(j, data, "cases", what(inputs[0]))
-    if cases is None or not expect_count(j, cases, len(inputs), f"{what(inputs[0])} and the other inputs"):
-        return
-    for x, case in zip(inputs, cases, strict=True):
-        label = what(x)
-        out = case.get("out") if isinstance(case, dict) and not is_error(case) else case
-        expected = reference(x)
-        shape = out_shape(x) if out_shape else tuple(x.shape)
-        dtype = str(x.dtype).replace("torch.", "")
-        if not j.expect_ok(out, label):
-            continue
-        if is_tensor(out) and tuple(out["shape"]) != shape:
-            j.fail(f"{label} has shape {tuple(out['shape'])}, expected {shape}{_h(returned_hint)}")
-            continue
-        if not j.expect_tensor(out, label, shape=shape, dtype=dtype):
-            continue
-        j.expect(
-            isinstance(case, dict) and case.get("modified") is False,
-            f"{label}: the input was modified in place; compute into a new tensor (x * g rather than x *= g, "
-            "out + x rather than x += out)",
-        )
-        hint = ""
-        if wrong and not matches(out, expected):  # name the mistake only when there is one (saves time)
-            for mistake, value in wrong(x).items():
-                if matches(out, value):
-                    hint = f"your output matches what {mistake} gives"
-                    break
-        j.expect_close(out, expected, label, atol=1e-5, rtol=1e-4, hint=hint)
-
-
-def _inputs(specs: list[tuple], seed: int) -> list[torch.Tensor]:
-    xs = []
-    for i, spec in enumerate(specs):
-        dtype = torch.float64 if spec[-1] == "float64" else torch.float32
-        dims = [s for s in spec if isinstance(s, int)]
-        xs.append(positive_input(seed + i, *dims, dtype=dtype))
-    return xs
-
-
-def _label(x: torch.Tensor) -> str:
-    return f"a {str(x.dtype).replace('torch.', '')} input of shape {tuple(x.shape)}"
-
 
 # ---------------------------------------------------------------------------- SEBlock
 SE_CONFIGS = [  # (channels, reduction, input shapes)
@@ -273,7 +61,7 @@ def se_shapes(c: int, r: int) -> Shapes:
 def probe_se(cls: Any) -> dict:
     results = []
     for n, (c, r, specs) in enumerate(SE_CONFIGS):
-        inputs = _inputs(specs, 200 + 10 * n)
+        inputs = make_inputs(specs, 200 + 10 * n)
         results.append(guarded(lambda: probe_module_cases(lambda: cls(c, reduction=r), se_shapes(c, r), 20 + n, inputs, 300 + n)))
     # default reduction is 16
     results.append(guarded(lambda: {"keys": {k: list(v.shape) for k, v in cls(64).state_dict().items()}}))
@@ -282,17 +70,10 @@ def probe_se(cls: Any) -> dict:
     return {"configs": results}
 
 
-def _same_mean_pair() -> tuple[torch.Tensor, torch.Tensor]:
-    a = positive_input(400, 2, 16, 4, 4)
-    b = positive_input(401, 2, 16, 4, 4)
-    b = b - b.mean((2, 3), keepdim=True) + a.mean((2, 3), keepdim=True)  # same channel means, other maxima
-    return a, b
-
-
 def _same_mean_probe(cls: Any) -> dict:
     m = cls(16, reduction=4)
     m.load_state_dict(seeded_state(se_shapes(16, 4), 41))
-    a, b = _same_mean_pair()
+    a, b = same_mean_pair(400)
     with torch.no_grad():
         return {"a": plain(m(a) / a), "b": plain(m(b) / b)}
 
@@ -311,7 +92,7 @@ def _se_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Te
 
 @REGISTRY.exercise("SEBlock", probe_se)
 def judge_se(data: dict, j: Judge) -> None:
-    configs = _field(j, data, "configs", "SEBlock")
+    configs = field(j, data, "configs", "SEBlock")
     if configs is None or not expect_count(j, configs, len(SE_CONFIGS) + 2, "SEBlock's checks"):
         return
     for n, (c, r, specs) in enumerate(SE_CONFIGS):
@@ -331,13 +112,13 @@ def judge_se(data: dict, j: Judge) -> None:
         ):
             continue
         state = seeded_state(shapes, 20 + n)
-        inputs = _inputs(specs, 200 + 10 * n)
+        inputs = make_inputs(specs, 200 + 10 * n)
         judge_outputs(
             j,
             res,
             inputs,
             reference=lambda x: ref.se(x, {k: v.to(x.dtype) for k, v in state.items()}),
-            what=lambda x: f"{what} on {_label(x)}",
+            what=lambda x: f"{what} on {input_label(x)}",
             wrong=lambda x: _se_wrong(x, {k: v.to(x.dtype) for k, v in state.items()}),
             returned_hint="return x rescaled by the gate, of the input's shape",
         )
@@ -364,7 +145,7 @@ def judge_se(data: dict, j: Judge) -> None:
     pair = configs[len(SE_CONFIGS) + 1]
     what = "SEBlock(16, reduction=4) on two inputs with the same channel means"
     if j.expect_ok(pair, what) and isinstance(pair, dict):
-        shape = tuple(_same_mean_pair()[0].shape)
+        shape = tuple(same_mean_pair(400)[0].shape)
         if j.expect_tensor(pair.get("a"), what, shape=shape, dtype="float32") and j.expect_tensor(
             pair.get("b"), what, shape=shape, dtype="float32"
         ):
@@ -414,7 +195,7 @@ def probe_eca_kernel_size(fn: Any) -> dict:
 
 @REGISTRY.exercise("eca_kernel_size", probe_eca_kernel_size)
 def judge_eca_kernel_size(data: dict, j: Judge) -> None:
-    values = _field(j, data, "values", "eca_kernel_size")
+    values = field(j, data, "values", "eca_kernel_size")
     if values is None or not expect_count(j, values, len(ECA_K_CASES), "eca_kernel_size's cases"):
         return
     for (c, args, kw), got in zip(ECA_K_CASES, values, strict=True):
@@ -458,7 +239,7 @@ def eca_shapes(k: int) -> Shapes:
 def probe_eca(cls: Any) -> dict:
     results = []
     for n, (c, k_arg, k, specs) in enumerate(ECA_CONFIGS):
-        inputs = _inputs(specs, 500 + 10 * n)
+        inputs = make_inputs(specs, 500 + 10 * n)
 
         def build(c=c, k_arg=k_arg):
             return cls(c) if k_arg is None else cls(c, k_size=k_arg)
@@ -513,7 +294,7 @@ def _eca_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
 
 @REGISTRY.exercise("ECABlock", probe_eca)
 def judge_eca(data: dict, j: Judge) -> None:
-    configs = _field(j, data, "configs", "ECABlock")
+    configs = field(j, data, "configs", "ECABlock")
     if configs is None or not expect_count(j, configs, len(ECA_CONFIGS) + 1, "ECABlock's checks"):
         return
     for n, ((c, k_arg, k, specs), res) in enumerate(zip(ECA_CONFIGS, configs[: len(ECA_CONFIGS)], strict=True)):
@@ -539,13 +320,13 @@ def judge_eca(data: dict, j: Judge) -> None:
             )
             j.expect(conv.get("bias") is False, f"{what}.conv must have no bias (bias=False)")
         w = seeded_state(shapes, 60 + n)["conv.weight"]
-        inputs = _inputs(specs, 500 + 10 * n)
+        inputs = make_inputs(specs, 500 + 10 * n)
         judge_outputs(
             j,
             res,
             inputs,
             reference=lambda x: ref.eca(x, w.to(x.dtype)),
-            what=lambda x: f"{what} on {_label(x)}",
+            what=lambda x: f"{what} on {input_label(x)}",
             wrong=lambda x: _eca_wrong(x, w.to(x.dtype)),
             returned_hint="return x rescaled by the gate, of the input's shape",
         )
@@ -629,7 +410,7 @@ def probe_block_cases(
         return result
     module.eval()
     for x in inputs:
-        m = _double_copy(build, state) if x.dtype == torch.float64 else module
+        m = double_copy(build, state) if x.dtype == torch.float64 else module
         if isinstance(m, dict):
             result["cases"].append({"out": m, "modified": False})
             continue
@@ -644,7 +425,7 @@ def probe_block_cases(
         return {"out": attempt(m, x_in), "modified": not torch.equal(x_in, train_x)}
 
     result["train"] = guarded(train_case)
-    result["grads"] = guarded(lambda: _grads(module, inputs[0], grad_seed))
+    result["grads"] = guarded(lambda: input_grads(module, inputs[0], grad_seed))
     return result
 
 
@@ -657,7 +438,7 @@ def _build_block(cls: Any, n: int) -> Callable[[], nn.Module]:
 
 def _block_inputs(n: int) -> tuple[list[torch.Tensor], torch.Tensor]:
     specs, train_spec = BLOCK_CONFIGS[n][4], BLOCK_CONFIGS[n][5]
-    inputs = [x - 0.25 for x in _inputs(specs, 700 + 10 * n)]  # negative entries too: the final ReLU matters
+    inputs = [x - 0.25 for x in make_inputs(specs, 700 + 10 * n)]  # negative entries too: the final ReLU matters
     return inputs, positive_input(790 + n, *train_spec) - 0.25
 
 
@@ -738,7 +519,7 @@ BLOCK_HINT = (
 
 @REGISTRY.exercise("SEBasicBlock", probe_se_basic_block)
 def judge_se_basic_block(data: dict, j: Judge) -> None:
-    configs = _field(j, data, "configs", "SEBasicBlock")
+    configs = field(j, data, "configs", "SEBasicBlock")
     if configs is None or not expect_count(j, configs, len(BLOCK_CONFIGS) + 2, "SEBasicBlock's checks"):
         return
     failures = len(j.failures)
@@ -763,7 +544,7 @@ def judge_se_basic_block(data: dict, j: Judge) -> None:
             res,
             inputs,
             reference=lambda x: ref.se_basic_block_torchvision(x, cast(x), stride),
-            what=lambda x: f"{what} in eval mode on {_label(x)}",
+            what=lambda x: f"{what} in eval mode on {input_label(x)}",
             wrong=lambda x: _block_wrong(x, cast(x), stride),
             out_shape=lambda x: _out_shape(x, c_out, stride),
             returned_hint="conv1 carries the stride; the output has out_channels channels",
@@ -774,7 +555,7 @@ def judge_se_basic_block(data: dict, j: Judge) -> None:
             train,
             [train_x],
             reference=lambda x: ref.se_basic_block_torchvision(x, cast(x), stride, train=True),
-            what=lambda x: f"{what} in training mode (batch statistics) on {_label(x)}",
+            what=lambda x: f"{what} in training mode (batch statistics) on {input_label(x)}",
             wrong=lambda x: _block_wrong(x, cast(x), stride, train=True),
             out_shape=lambda x: _out_shape(x, c_out, stride),
         )

@@ -7,28 +7,26 @@ receives), and the judge recomputes that CBAM with the reference. FixedDigitNet 
 hunt, docs/exercises/day3_spatial_cbam.md) has a fixed forward pass and is compared with the
 reference outright.
 
-The module helpers below (seeded weights, running a module on cases, comparing gradients) follow
-day 2's; they are kept here so that this day's grading does not change when day 2's does.
+Running a module on seeded cases is :mod:`autograder.probes`; comparing its outputs and gradients,
+:mod:`autograder.comparisons` (shared with day 2).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn as nn
 
+from autograder.comparisons import judge_grads, judge_outputs, judge_structure, reference_grads
 from autograder.harness import (
-    ERROR_KEY,
     Judge,
     Registry,
     array,
     attempt,
+    close,
     describe,
-    error_text,
     guarded,
     is_error,
     is_tensor,
@@ -36,200 +34,10 @@ from autograder.harness import (
     randn,
     seeded,
 )
+from autograder.probes import Shapes, make_inputs, positive_input, probe_module_cases, same_mean_pair, seeded_state
 from autograder.reference import day3_spatial_cbam as ref
 
 REGISTRY = Registry("day3_spatial_cbam")
-
-Shapes = dict[str, tuple[int, ...]]
-
-
-# ---------------------------------------------------------------------------- module helpers
-def seeded_state(shapes: Shapes, seed: int, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    """Weights for the contract's parameter names: N(0, 1) scaled by 1.5/sqrt(fan_in) (biases 0.5 N(0, 1)).
-
-    Moderate scales keep sigmoid gates away from 0 and 1, where wrong code would look right.
-    """
-    state = {}
-    for i, name in enumerate(sorted(shapes)):
-        shape = shapes[name]
-        t = randn(seed * 100 + i, *shape, dtype=torch.float64)
-        scale = 1.5 / math.sqrt(math.prod(shape[1:])) if len(shape) > 1 else 0.5
-        state[name] = (t * scale).to(dtype)
-    return state
-
-
-def positive_input(seed: int, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A feature map with no zeros (so out / x recovers a multiplicative gate) and varied channel stats."""
-    x = randn(seed, *shape, dtype=torch.float64)
-    scale = 0.5 + torch.arange(shape[1], dtype=torch.float64).remainder(5)[None, :, None, None] * 0.4
-    return (x * scale + 0.3 * torch.sign(x)).to(dtype)
-
-
-def make_inputs(specs: list[tuple], seed: int) -> list[torch.Tensor]:
-    """One input per spec ``(B, C, H, W[, "float64"])``, seeded ``seed + index``."""
-    xs = []
-    for i, spec in enumerate(specs):
-        dtype = torch.float64 if spec[-1] == "float64" else torch.float32
-        dims = [s for s in spec if isinstance(s, int)]
-        xs.append(positive_input(seed + i, *dims, dtype=dtype))
-    return xs
-
-
-def _error(exc: BaseException) -> dict:
-    return {ERROR_KEY: error_text(exc)}
-
-
-def _double_copy(build: Callable[[], nn.Module], state: dict[str, torch.Tensor]) -> Any:
-    try:
-        m = build()
-        m.load_state_dict(state, strict=True)
-        return m.double().eval()
-    except Exception as exc:  # student code
-        return _error(exc)
-
-
-def _grads(module: nn.Module, x: torch.Tensor, seed: int) -> dict:
-    x = x.clone().requires_grad_(True)
-    module.zero_grad()
-    out = module(x)
-    (out * randn(seed, *out.shape)).sum().backward()
-    grads = {name: plain(p.grad) for name, p in module.named_parameters()}
-    grads["__input__"] = plain(x.grad)
-    return grads
-
-
-def probe_module_cases(
-    build: Callable[[], nn.Module],
-    shapes: Shapes,
-    seed: int,
-    inputs: list[torch.Tensor],
-    grad_weight_seed: int | None = None,
-) -> dict:
-    """Build a module, load seeded weights, run it on each input (float64 inputs in a .double() copy).
-
-    Returns plain data: state_dict keys and shapes, load error if any, per-input output, whether
-    the input was modified, and gradients of sum(out * w) for the first input.
-    """
-    module = build()
-    keys = {k: [int(s) for s in v.shape] for k, v in module.state_dict().items()}
-    result: dict[str, Any] = {"keys": keys, "cases": []}
-    state = seeded_state(shapes, seed)
-    loaded = guarded(lambda: (module.load_state_dict(state, strict=True), None)[1])
-    result["load"] = loaded
-    if is_error(loaded):
-        return result
-    module.eval()
-    for x in inputs:
-        m = module
-        if x.dtype == torch.float64:  # a fresh float64 copy: the module must keep the input's dtype
-            m = _double_copy(build, state)
-            if is_error(m):
-                result["cases"].append({"out": m, "modified": False})
-                continue
-        x_in = x.clone()
-        out = attempt(m, x_in)
-        result["cases"].append({"out": out, "modified": not torch.equal(x_in, x)})
-    if grad_weight_seed is not None:
-        result["grads"] = guarded(lambda: _grads(module, inputs[0], grad_weight_seed))
-    return result
-
-
-def reference_grads(fn: Callable[..., torch.Tensor], state: dict[str, torch.Tensor], x: torch.Tensor, seed: int) -> dict:
-    """Gradients of sum(fn(x, state) * w) with respect to every weight and the input."""
-    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
-    x = x.clone().requires_grad_(True)
-    out = fn(x, params)
-    (out * randn(seed, *out.shape)).sum().backward()
-    grads = {k: p.grad for k, p in params.items()}
-    grads["__input__"] = x.grad
-    return grads
-
-
-def _h(hint: str) -> str:
-    return f". Hint: {hint}" if hint else ""
-
-
-def judge_structure(j: Judge, data: dict, shapes: Shapes, what: str, hint: str = "") -> bool:
-    """state_dict keys and shapes must be exactly the contract's; the seeded weights must load."""
-    got = {k: tuple(v) for k, v in data["keys"].items()}
-    want = {k: tuple(v) for k, v in shapes.items()}
-    if got != want:
-        missing = sorted(set(want) - set(got))
-        extra = sorted(set(got) - set(want))
-        wrong = sorted(k for k in set(got) & set(want) if got[k] != want[k])
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(f'{k} {want[k]}' for k in missing)}")
-        if extra:
-            parts.append(f"unexpected {', '.join(f'{k} {got[k]}' for k in extra)}")
-        if wrong:
-            parts.append("wrong shape " + ", ".join(f"{k} {got[k]} (expected {want[k]})" for k in wrong))
-        return j.fail(f"{what}: the parameters (state_dict) should be exactly {want}; {'; '.join(parts)}{_h(hint)}")
-    if is_error(data["load"]):
-        return j.fail(f"{what}: loading weights into the module failed: {data['load'][ERROR_KEY]}")
-    return True
-
-
-def matches(value: Any, expected: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
-    """Whether a probed tensor equals ``expected`` (used to name a typical mistake)."""
-    if not is_tensor(value) or tuple(value["shape"]) != tuple(expected.shape):
-        return False
-    got = array(value).astype(np.float64)
-    exp = expected.detach().double().numpy()
-    return bool(np.all(np.abs(got - exp) <= atol + rtol * np.abs(exp)))
-
-
-def judge_grads(j: Judge, grads: Any, expected: dict[str, torch.Tensor], what: str) -> None:
-    if not j.expect_ok(grads, f"backward through {what}"):
-        return
-    if not isinstance(grads, dict):
-        j.fail(f"backward through {what}: no gradients were recorded")
-        return
-    for name, ref_grad in expected.items():
-        label = "the input" if name == "__input__" else name
-        got = grads.get(name)
-        if got is None:
-            j.fail(
-                f"{what}: no gradient reached {label}; keep every step in torch operations "
-                "(no .detach(), .data, .numpy() or torch.no_grad() in forward), and use the parameter"
-            )
-            continue
-        j.expect_close(got, ref_grad, f"{what}: gradient with respect to {label}", atol=1e-4, rtol=1e-3)
-
-
-def judge_outputs(
-    j: Judge,
-    data: dict,
-    inputs: list[torch.Tensor],
-    reference: Callable[[torch.Tensor], torch.Tensor],
-    what: Callable[[torch.Tensor], str],
-    wrong: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = None,
-    out_shape: Callable[[torch.Tensor], tuple[int, ...]] | None = None,
-    returned_hint: str = "",
-) -> None:
-    """Compare each case with the reference; name the typical mistake the output matches, if any."""
-    for x, case in zip(inputs, data["cases"], strict=True):
-        label = what(x)
-        out = case["out"]
-        expected = reference(x)
-        shape = out_shape(x) if out_shape else tuple(x.shape)
-        dtype = str(x.dtype).replace("torch.", "")
-        if not j.expect_ok(out, label):
-            continue
-        if is_tensor(out) and tuple(out["shape"]) != shape:
-            j.fail(f"{label} has shape {tuple(out['shape'])}, expected {shape}{_h(returned_hint)}")
-            continue
-        if not j.expect_tensor(out, label, shape=shape, dtype=dtype):
-            continue
-        j.expect(not case["modified"], f"{label}: the input was modified in place; compute into a new tensor (x * g, not x *= g)")
-        hint = ""
-        if wrong:
-            for mistake, value in wrong(x).items():
-                if matches(out, value):
-                    hint = f"your output matches what {mistake} gives"
-                    break
-        j.expect_close(out, expected, label, atol=1e-5, rtol=1e-4, hint=hint)
-
 
 def _keys_of(cls: Any, *args: Any, **kwargs: Any) -> dict:
     return {k: [int(s) for s in v.shape] for k, v in cls(*args, **kwargs).state_dict().items()}
@@ -260,13 +68,6 @@ def ca_shapes(c: int, r: int, prefix: str = "") -> Shapes:
     }
 
 
-def _same_mean_pair() -> tuple[torch.Tensor, torch.Tensor]:
-    """Two inputs with equal channel means but different channel maxima."""
-    a = positive_input(800, 2, 16, 4, 4)
-    b = positive_input(801, 2, 16, 4, 4)
-    return a, b - b.mean((2, 3), keepdim=True) + a.mean((2, 3), keepdim=True)
-
-
 def probe_ca(cls: Any) -> dict:
     results = []
     for n, (c, r, specs) in enumerate(CA_CONFIGS):
@@ -278,7 +79,7 @@ def probe_ca(cls: Any) -> dict:
     def pair() -> dict:
         m = cls(16, reduction=4)
         m.load_state_dict(seeded_state(ca_shapes(16, 4), 141))
-        a, b = _same_mean_pair()
+        a, b = same_mean_pair(800)
         with torch.no_grad():
             return {"a": plain(m(a)), "b": plain(m(b))}
 
@@ -334,7 +135,7 @@ def judge_ca(data: dict, j: Judge) -> None:
         )
     pair = data["pair"]
     if j.expect_ok(pair, "ChannelAttention on two inputs with the same channel means"):
-        a, b = _same_mean_pair()
+        a, b = same_mean_pair(800)
         state = seeded_state(ca_shapes(16, 4), 141)
         what = "ChannelAttention(16, reduction=4) on two inputs with equal channel means but different maxima"
         j.expect_close(pair["a"], ref.channel_gate(a, state), f"{what} (first input)")
@@ -778,7 +579,7 @@ def judge_fixednet(data: dict, j: Judge) -> None:
         x = _tensor(rec["input"])
         modes = [rec["mode"]] if rec["mode"] in MODES else []
         modes += [m for m in MODES if m not in modes]
-        cbam_ok = any(matches(rec["output"], ref.cbam(x, p, m), atol=1e-5, rtol=1e-4) for m in modes)
+        cbam_ok = any(close(rec["output"], ref.cbam(x, p, m), atol=1e-5, rtol=1e-4) for m in modes)
         if not cbam_ok:
             j.expect_close(
                 rec["output"],
@@ -794,7 +595,7 @@ def judge_fixednet(data: dict, j: Judge) -> None:
         y, x = _tensor(rec["output"]), _tensor(rec["input"])
         fed = (y, y + x, y.relu(), (y + x).relu())  # the output itself, a residual CBAM, or a ReLU of either
         j.expect(
-            any(matches(nxt["input"], f, atol=1e-6, rtol=1e-5) for f in fed),
+            any(close(nxt["input"], f, atol=1e-6, rtol=1e-5) for f in fed),
             f"the layer after FixedNet's CBAM ({nxt['name']}, {nxt['type']}) does not receive the CBAM's output: "
             "keep the result, x = self.cbam(x), and feed that x to the rest of the network",
         )
