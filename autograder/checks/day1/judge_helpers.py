@@ -1,4 +1,7 @@
-"""Judge side of day1_attention: references, typical mistakes and hints the judges use (never enters the sandbox)."""
+"""Judge side of day1_attention: references, typical mistakes and hints the judges use.
+
+No probe reaches this module, so none of it enters the sandbox (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,8 @@ import torch.nn.functional as F
 
 from autograder.harness import Judge, describe
 
-# ---------------------------------------------------------------------------- softmax
 
+# ---------------------------------------------------------------------------- softmax
 def pairs(expected: list, probed: list | None) -> list[tuple[Any, Any]]:
     """Each expected case with its probed result; none when the probe's list was rejected by ``probed_results``."""
     return [] if probed is None else list(zip(expected, probed, strict=True))
@@ -39,7 +42,6 @@ def probed_results(j: Judge, data: Any, key: str, count: int, what: str) -> list
     return None
 
 # --------------------------------------------------------------- scaled dot-product attention
-
 def reference_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any = None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if mask is not None:
@@ -49,7 +51,6 @@ def reference_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any 
     return out, weights
 
 # ---------------------------------------------------------------------- padded attention
-
 def padded_mask_free(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.Tensor):
     """The reference, computed sequence by sequence on the unpadded slices (no mask involved)."""
     outs, weights = [], []

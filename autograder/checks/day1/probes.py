@@ -1,4 +1,8 @@
-"""Probe side of day1_attention: the cases each probe runs and the probes themselves (this enters the sandbox)."""
+"""Probe side of day1_attention: the cases each probe runs and the probes themselves.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``); the judges
+rebuild the same cases from here, so a case is written once.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ import torch
 
 from autograder.harness import attempt, guarded, plain, randn
 
-# ---------------------------------------------------------------------------- softmax
 
+# ---------------------------------------------------------------------------- softmax
 def softmax_inputs() -> list[tuple[str, torch.Tensor, dict[str, Any]]]:
     """(description, input, how to call) for each softmax case; rebuilt identically by the judge.
 
@@ -74,7 +78,6 @@ def probe_softmax(softmax: Any) -> dict:
     return {"cases": results, "grad": guarded(lambda: _softmax_grad(softmax))}
 
 # --------------------------------------------------------------- scaled dot-product attention
-
 def sdpa_cases() -> list[tuple[str, dict[str, Any], bool]]:
     """(description, inputs, positional) for each attention case; rebuilt identically by the judge.
 
@@ -182,7 +185,6 @@ def _sdpa_grads(fn: Any, mask: torch.Tensor | None) -> dict:
     return {k: plain(t.grad) for k, t in inputs.items()}
 
 # ---------------------------------------------------------------------------- causal mask
-
 CAUSAL_SIZES = (1, 2, 5, 9, 64)
 CAUSAL_BY_KEYWORD = 3  # one more call, as causal_mask(n=3)
 
@@ -191,7 +193,6 @@ def probe_causal_mask(fn: Any) -> dict:
     return {"masks": [attempt(fn, n) for n in CAUSAL_SIZES] + [attempt(fn, n=CAUSAL_BY_KEYWORD)]}
 
 # ---------------------------------------------------------------------- padded attention
-
 def padded_cases() -> list[tuple[str, dict[str, torch.Tensor]]]:
     """(description, inputs) for each padded_attention case; rebuilt identically by the judge."""
     cases: list[tuple[str, dict[str, torch.Tensor]]] = []

@@ -1,4 +1,7 @@
-"""Judge side of day2_channel_attention: references, typical mistakes and hints the judges use (never enters the sandbox)."""
+"""Judge side of day2_channel_attention: references, typical mistakes and hints the judges use.
+
+No probe reaches this module, so none of it enters the sandbox (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,8 @@ import torch
 
 from autograder.reference import day2_channel_attention as ref
 
-# ---------------------------------------------------------------------------- SEBlock
 
+# ---------------------------------------------------------------------------- SEBlock
 def se_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     s = x.mean((2, 3))
     return {
@@ -22,7 +25,6 @@ def se_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Ten
     }
 
 # ---------------------------------------------------------------------------- ECABlock
-
 def eca_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
     s = x.mean((2, 3))
     return {
@@ -34,7 +36,6 @@ def eca_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 # ---------------------------------------------------------------------------- SEBasicBlock
-
 def out_shape(x: torch.Tensor, c_out: int, stride: int) -> tuple[int, ...]:
     return (x.shape[0], c_out, -(-x.shape[2] // stride), -(-x.shape[3] // stride))
 

@@ -1,4 +1,8 @@
-"""Probe side of day2_channel_attention: the cases each probe runs and the probes themselves (this enters the sandbox)."""
+"""Probe side of day2_channel_attention: the cases each probe runs and the probes themselves.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``); the judges
+rebuild the same cases from here, so a case is written once.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,6 @@ from autograder.probes import (
 )
 
 # ---------------------------------------------------------------------------- SEBlock
-
 SE_CONFIGS = [  # (channels, reduction, input shapes)
     (32, 16, [(2, 32, 5, 7), (1, 32, 1, 1)]),
     (8, 16, [(3, 8, 4, 4)]),  # fewer channels than the reduction ratio: hidden = 1
@@ -59,7 +62,6 @@ def _same_mean_probe(cls: Any) -> dict:
         return {"a": plain(m(a) / a), "b": plain(m(b) / b)}
 
 # ---------------------------------------------------------------------------- eca_kernel_size
-
 ECA_K_CASES = [  # (channels, positional arguments after channels, keyword arguments)
     (1, (), {}),  # log2(1) = 0: t = int(0.5) = 0, even -> 1
     (2, (), {}),
@@ -96,7 +98,6 @@ def probe_eca_kernel_size(fn: Any) -> dict:
     return {"values": [attempt(fn, c, *args, **kw) for c, args, kw in ECA_K_CASES]}
 
 # ---------------------------------------------------------------------------- ECABlock
-
 ECA_CONFIGS = [  # (channels, k_size argument, expected k, input shapes)
     (64, None, 3, [(2, 64, 5, 7), (1, 64, 1, 1)]),  # t = 3, odd
     (256, None, 5, [(2, 256, 3, 4)]),  # t = 4, even
@@ -161,7 +162,6 @@ def _locality_probe(cls: Any) -> dict:
         return {"a": plain(m(a) / a), "b": plain(m(b) / b)}
 
 # ---------------------------------------------------------------------------- SEBasicBlock
-
 BLOCK_CONFIGS = [  # (in_channels, out_channels, stride, reduction, eval-mode input shapes, train-mode input shape)
     (16, 16, 1, 4, [(2, 16, 6, 5), (1, 16, 1, 1), (2, 16, 5, 4, "float64")], (3, 16, 5, 6)),  # identity shortcut
     (8, 16, 2, 4, [(2, 8, 7, 6), (1, 8, 4, 4)], (2, 8, 6, 6)),  # stride and channels change

@@ -1,4 +1,7 @@
-"""Judge side of day3_spatial_cbam: references, typical mistakes and hints the judges use (never enters the sandbox)."""
+"""Judge side of day3_spatial_cbam: references, typical mistakes and hints the judges use.
+
+No probe reaches this module, so none of it enters the sandbox (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ def as_float64(value: Any) -> torch.Tensor:
     return torch.from_numpy(np.array(array(value), dtype=np.float64))
 
 # ---------------------------------------------------------------------------- ChannelAttention
-
 def ca_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {
         "average pooling alone (CBAM adds the max-pooled path)": ref.channel_gate(x, p, variant="avg_only"),
@@ -30,7 +32,6 @@ def ca_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Ten
     }
 
 # ---------------------------------------------------------------------------- SpatialAttention
-
 def sa_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
     return {
         "[max, mean] in the wrong order (the conv's first input map is the mean)": ref.spatial_gate(x, w, "max_mean"),
@@ -41,7 +42,6 @@ def sa_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
     }
 
 # ---------------------------------------------------------------------------- CBAM
-
 def cbam_wrong(x: torch.Tensor, p: dict[str, torch.Tensor], mode: str) -> dict[str, torch.Tensor]:
     wrong = {f"mode {m!r} (modes mixed up)": ref.cbam(x, p, m) for m in MODES if m != mode}
     wrong["the channel gate alone (the spatial gate is not applied)"] = ref.cbam(x, p, "channel_only")
@@ -51,7 +51,6 @@ def cbam_wrong(x: torch.Tensor, p: dict[str, torch.Tensor], mode: str) -> dict[s
     return wrong
 
 # ---------------------------------------------------------------------------- FixedNet
-
 CBAM_KEYS = ("channel_attention.mlp.0.weight", "channel_attention.mlp.0.bias", "channel_attention.mlp.2.weight",
              "channel_attention.mlp.2.bias", "spatial_attention.conv.weight")
 
@@ -100,7 +99,6 @@ def looks_like_probabilities(values: list[Any]) -> str:
     return ""
 
 # ---------------------------------------------------------------------------- FixedDigitNet
-
 def digit_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {
         "a softmax at the end (probabilities; F.cross_entropy wants logits)": ref.digit_net(x, p, "softmax"),

@@ -1,4 +1,8 @@
-"""Probe side of day3_spatial_cbam: the cases each probe runs and the probes themselves (this enters the sandbox)."""
+"""Probe side of day3_spatial_cbam: the cases each probe runs and the probes themselves.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``); the judges
+rebuild the same cases from here, so a case is written once.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,6 @@ def _keys_of(cls: Any, *args: Any, **kwargs: Any) -> dict:
     return {k: [int(s) for s in v.shape] for k, v in cls(*args, **kwargs).state_dict().items()}
 
 # ---------------------------------------------------------------------------- ChannelAttention
-
 CA_CONFIGS = [  # (channels, reduction, input shapes)
     (32, 16, [(2, 32, 5, 7), (1, 32, 1, 1)]),
     (8, 16, [(3, 8, 4, 4)]),  # fewer channels than the reduction ratio: hidden = 1
@@ -53,7 +56,6 @@ def probe_ca(cls: Any) -> dict:
     return {"configs": results, "default": guarded(lambda: _keys_of(cls, 64)), "pair": guarded(pair)}
 
 # ---------------------------------------------------------------------------- SpatialAttention
-
 SA_CONFIGS = [  # (kernel_size argument or None for the default, k, input shapes)
     (None, 7, [(2, 8, 9, 5), (1, 3, 1, 1)]),
     (3, 3, [(2, 16, 6, 6), (3, 4, 4, 7, "float64")]),
@@ -88,7 +90,6 @@ def _conv2d_info(m: nn.Module) -> dict:
     }
 
 # ---------------------------------------------------------------------------- CBAM
-
 MODES = ("channel_first", "spatial_first", "parallel")
 CBAM_CONFIGS = [  # (channels, reduction, kernel_size, input shapes)
     (16, 4, 7, [(2, 16, 9, 5), (1, 16, 4, 4)]),
@@ -144,7 +145,6 @@ def probe_cbam(cls: Any) -> dict:
     }
 
 # ---------------------------------------------------------------------------- FixedNet
-
 # (num_classes passed, or None for the default of 10; batch size). The first case is probed in detail.
 FIXEDNET_CASES = [(None, 3), (None, 1), (7, 2), (2, 4), (100, 1)]
 
@@ -260,7 +260,6 @@ def probe_fixednet(cls: Any) -> dict:
     return data
 
 # ---------------------------------------------------------------------------- FixedDigitNet
-
 DIGIT_CONFIGS = [  # (constructor keywords, (num_classes, width, reduction) they mean, input shapes)
     ({}, (10, 16, 4), [(4, 1, 8, 8), (1, 1, 8, 8)]),
     ({"num_classes": 7, "width": 8, "reduction": 16}, (7, 8, 16), [(3, 1, 8, 8), (2, 1, 8, 8, "float64")]),

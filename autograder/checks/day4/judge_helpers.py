@@ -1,4 +1,7 @@
-"""Judge side of day4_self_cross_attention: references, typical mistakes and hints the judges use (never enters the sandbox)."""
+"""Judge side of day4_self_cross_attention: references, typical mistakes and hints the judges use.
+
+No probe reaches this module, so none of it enters the sandbox (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -26,13 +29,11 @@ def _results(data: Any, key: str, expected: int, j: Judge, name: str) -> list | 
     return got
 
 # ---------------------------------------------------------------------------- split / merge heads
-
 def reference_split(x: torch.Tensor, h: int) -> torch.Tensor:
     b, n, c = x.shape
     return torch.stack([x[..., i * (c // h) : (i + 1) * (c // h)] for i in range(h)], dim=1)
 
 # ---------------------------------------------------------------------------- attention modules
-
 def _torch_mask(mask: torch.Tensor | None, case: Case) -> torch.Tensor | None:
     """Our mask (True = may attend / additive float) -> nn.MultiheadAttention's additive (B*h, Nq, Nk)."""
     if mask is None:
@@ -209,7 +210,6 @@ def _judge_grads(grads: Any, j: Judge, case: Case, cross: bool, name: str) -> No
         j.expect_close(got, ref_grad, f"{what}: gradient of {key}", atol=1e-5, rtol=1e-4)
 
 # ---------------------------------------------------------------------------- 2-D sin-cos position embedding
-
 SINCOS_TOL = 1e-4  # float32 sin/cos of positions up to ~20 radians: errors ~1e-6; every wrong layout is off by O(0.1-1)
 
 

@@ -1,4 +1,8 @@
-"""Probe side of day4_self_cross_attention: the cases each probe runs and the probes themselves (this enters the sandbox)."""
+"""Probe side of day4_self_cross_attention: the cases each probe runs and the probes themselves.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``); the judges
+rebuild the same cases from here, so a case is written once.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ import torch.nn as nn
 
 from autograder.harness import attempt, guarded, plain, randn
 
-# ---------------------------------------------------------------------------- split / merge heads
 
+# ---------------------------------------------------------------------------- split / merge heads
 def split_cases() -> list[tuple[str, torch.Tensor, int]]:
     """(description, x (B, N, h*d), h); rebuilt identically by the judge."""
     return [
@@ -59,7 +63,6 @@ def probe_merge_heads(fn: Any) -> dict:
     return {"cases": results}
 
 # ---------------------------------------------------------------------------- attention modules
-
 @dataclass(frozen=True)
 class Case:
     """One forward pass of an attention module; the judge rebuilds every tensor from the seed."""
@@ -264,7 +267,6 @@ def probe_cross(cls: Any) -> dict:
     return _probe_module(cls, CROSS_CASES, CROSS_GRAD_CASE, cross=True)
 
 # ---------------------------------------------------------------------------- 2-D sin-cos position embedding
-
 def sincos_cases() -> list[tuple[str, tuple, dict]]:
     """(description, positional args, keyword args) for sincos_pos_embed_2d; rebuilt identically by the judge."""
     return [

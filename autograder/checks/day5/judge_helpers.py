@@ -1,4 +1,7 @@
-"""Judge side of day5_vit: references, typical mistakes and hints the judges use (never enters the sandbox)."""
+"""Judge side of day5_vit: references, typical mistakes and hints the judges use.
+
+No probe reaches this module, so none of it enters the sandbox (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,8 @@ from autograder.checks.day5.vit_probes import vit_input, vit_shapes
 from autograder.harness import Judge, close
 from autograder.reference.day5_vit import torchvision_vit
 
-# ---------------------------------------------------------------------------- shared helpers
 
+# ---------------------------------------------------------------------------- shared helpers
 def describe(value: Any) -> str:
     """A short description of probed data that is not what a check expected."""
     if isinstance(value, dict) and "__error__" in value:
@@ -112,7 +115,6 @@ def judge_grads(j: Judge, grads: Any, reference: Any, mapping: dict[str, str], w
             return
 
 # ---------------------------------------------------------------------------- patchify
-
 def reference_patchify(x: torch.Tensor, p: int) -> torch.Tensor:
     """Patches through a convolution whose kernel picks one pixel per output channel (C, p, p order)."""
     c = x.shape[1]
@@ -141,7 +143,6 @@ def patchify_mistakes(x: torch.Tensor, p: int) -> list[tuple[str, torch.Tensor]]
     ]
 
 # ---------------------------------------------------------------------------- EncoderBlock
-
 def block_mistakes(tv: Any, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
     """Outputs of the usual wrong blocks, built from torchvision's sub-layers."""
 
@@ -174,7 +175,6 @@ def block_mistakes(tv: Any, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         ]
 
 # ---------------------------------------------------------------------------- VisionTransformer
-
 @functools.lru_cache(maxsize=8)
 def vit_reference(cfg_items: tuple, seed: int, small_tokens: bool, dtype: torch.dtype, batch: int) -> torch.Tensor:
     """torchvision's logits on the case's input (cached: ViT-B/16's forward takes seconds on a CPU)."""
@@ -237,7 +237,6 @@ def judge_model_structure(j: Judge, case: dict, cfg: dict, what: str) -> None:
     j.expect(case["head"] == "Linear", f"{what}: head should be an nn.Linear, got {case['head']}")
 
 # ---------------------------------------------------------------------------- MeanPoolViT
-
 MEAN_POOL_B16_PARAMS = 86_567_656 - 768 - 768  # ViT-B/16 without the class token and its position embedding
 
 
@@ -275,7 +274,6 @@ def mean_pool_mistakes(ref: Any, x: torch.Tensor) -> list[tuple[str, torch.Tenso
     ]
 
 # ---------------------------------------------------------------------------- attention rollout
-
 def _rollout_variant(
     attentions: list[torch.Tensor], order: str = "later_left", identity: bool = True, heads: str = "mean", renorm: bool = True
 ) -> torch.Tensor:
@@ -303,7 +301,6 @@ def rollout_mistakes(attentions: list[torch.Tensor]) -> list[tuple[str, torch.Te
     ]
 
 # ---------------------------------------------------------------------------- interpolate_pos_embed
-
 def _interp_variant(
     pos: torch.Tensor, new: int, prefix: int, mode: str = "bicubic", align: bool = True, permute: bool = True
 ) -> torch.Tensor:

@@ -1,4 +1,8 @@
-"""Probe side of day5_vit: the cases each probe runs and the probes themselves (this enters the sandbox)."""
+"""Probe side of day5_vit: the cases each probe runs and the probes themselves.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``); the judges
+rebuild the same cases from here, so a case is written once.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,6 @@ from autograder.harness import attempt, guarded, plain, randn, state_shapes
 F64 = torch.float64
 
 # ---------------------------------------------------------------------------- shared helpers
-
 def _raises_value_error(fn: Any, *args: Any) -> str:
     """'ValueError', 'no error', or the other exception raised."""
     try:
@@ -54,7 +57,6 @@ def seeded_state(shapes: dict[str, list[int]], seed: int, small_tokens: bool = F
     return state
 
 # ---------------------------------------------------------------------------- patchify
-
 def patchify_cases() -> list[tuple[str, torch.Tensor, int]]:
     return [
         ("a (2, 3, 8, 12) batch with p=4 (non-square)", randn(1, 2, 3, 8, 12), 4),
@@ -83,7 +85,6 @@ def probe_patchify(fn: Any) -> dict:
     return {"cases": cases, "bad": bad}
 
 # ---------------------------------------------------------------------------- PatchEmbedding
-
 PE_CASES = [
     # (description, config, batch, dtype, seed)
     (
@@ -160,7 +161,6 @@ def probe_patch_embedding(cls: Any) -> dict:
     return {"cases": [guarded(lambda c=c: _probe_pe_case(cls, *c[1:])) for c in PE_CASES]}
 
 # ---------------------------------------------------------------------------- EncoderBlock
-
 BLOCK_CASES = [
     # (description, dim, heads, mlp_ratio, x shape, dtype, seed, input scale)
     ("dim=16, num_heads=2 on (2, 7, 16) tokens", 16, 2, 4.0, (2, 7, 16), torch.float32, 100, 1.0),

@@ -1,4 +1,7 @@
-"""Probe side of day5_vit (continued): the cases and probes of its later exercises (this enters the sandbox)."""
+"""Probe side of day5_vit (continued): the cases and probes of its later exercises.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from autograder.checks.day5.probes import F64, block_shapes, load_strict, seeded
 from autograder.harness import attempt, guarded, plain, randn, state_shapes
 
 # ---------------------------------------------------------------------------- VisionTransformer
-
 VIT_B16 = dict(img_size=224, patch_size=16, in_chans=3, num_classes=1000, embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0)
 VIT_CASES = [
     # (description, config or None for the defaults, batch, dtype, seed, small_tokens, gradients)
@@ -131,7 +133,6 @@ def probe_vision_transformer(cls: Any) -> dict:
     }
 
 # ---------------------------------------------------------------------------- MeanPoolViT
-
 MEAN_POOL_CASES = [
     # (description, config or None for the defaults, batch, dtype, seed, small_tokens, gradients)
     (
@@ -194,7 +195,6 @@ def probe_mean_pool(cls: Any) -> dict:
     }
 
 # ---------------------------------------------------------------------------- attention rollout
-
 def _softmaxed(seed: int, *shape: int, dtype: torch.dtype = torch.float32, sharp: float = 2.0) -> torch.Tensor:
     return torch.softmax(randn(seed, *shape, dtype=dtype) * sharp, dim=-1)
 
@@ -229,7 +229,6 @@ def probe_rollout(fn: Any) -> dict:
     return {"cases": cases}
 
 # ---------------------------------------------------------------------------- interpolate_pos_embed
-
 def interp_cases() -> list[tuple[str, torch.Tensor, int, int]]:
     return [
         ("a 4x4 grid (1, 1+16, 8) to 6x6", randn(70, 1, 17, 8), 6, 1),

@@ -1,4 +1,7 @@
-"""Judge side of day6_swin: references, typical mistakes and hints the judges use (never enters the sandbox)."""
+"""Judge side of day6_swin: references, typical mistakes and hints the judges use.
+
+No probe reaches this module, so none of it enters the sandbox (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,8 @@ from autograder.checks.day6.probes import F32, F64, WA_CASES, block_inputs, wa_i
 from autograder.harness import Judge, array, close, describe, dtype_name, is_tensor, randn
 from autograder.reference import day6_swin as ref
 
-# ---------------------------------------------------------------------------- judge helpers
 
+# ---------------------------------------------------------------------------- judge helpers
 def probed_cases(data: Any, key: str, expected: int, j: Judge, what: str) -> list | None:
     """The probed results under ``key``: exactly ``expected`` of them, or a failure that says why."""
     if not j.expect_ok(data, what):
@@ -29,14 +32,12 @@ def probed_cases(data: Any, key: str, expected: int, j: Judge, what: str) -> lis
 
 
 # ---------------------------------------------------------------------------- partition / reverse
-
 def column_major(x: torch.Tensor, ws: int) -> torch.Tensor:
     B, H, W, C = x.shape
     x = x.reshape(B, H // ws, ws, W // ws, ws, C)
     return x.permute(0, 3, 1, 2, 4, 5).reshape(-1, ws, ws, C)
 
 # ---------------------------------------------------------------------------- relative position index
-
 def index_hint(got: Any, ws: int) -> str:
     coords = torch.stack(torch.meshgrid(torch.arange(ws), torch.arange(ws), indexing="ij")).flatten(1)
     rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0)
@@ -55,7 +56,6 @@ def index_hint(got: Any, ws: int) -> str:
     return "index[i, j] = (dy + ws - 1) * (2ws - 1) + (dx + ws - 1) with (dy, dx) = position of token i minus that of token j"
 
 # ---------------------------------------------------------------------------- shifted-window mask
-
 def mask_hint(got: Any, H: int, W: int, ws: int, shift: int, expected: torch.Tensor) -> str:
     values = set(np.unique(array(got)).tolist()) if is_tensor(got) else set()
     if any(v == float("-inf") for v in values):
@@ -74,7 +74,6 @@ def mask_hint(got: Any, H: int, W: int, ws: int, shift: int, expected: torch.Ten
             "cut the labels into windows row-major, and compare labels of every query/key pair")
 
 # ---------------------------------------------------------------------------- window attention
-
 def wa_reference(i: int, transposed: bool = False, scale_dim: bool = False) -> torch.Tensor:
     _, dim, ws, heads, *_ = WA_CASES[i]
     x, mask, params = wa_inputs(i)
@@ -124,7 +123,6 @@ def torchvision_window_attention(x: torch.Tensor, params: dict, ws: int, heads: 
     return out.reshape(x.shape)
 
 # ---------------------------------------------------------------------------- Swin blocks
-
 def _block_label(name: str, case: tuple) -> str:
     B, H, W, dim, heads, ws, shift, ratio, dtype = case
     extra = f", mlp_ratio={ratio}" if ratio != 4.0 else ""

@@ -1,4 +1,8 @@
-"""Probe side of day6_swin: the cases each probe runs and the probes themselves (this enters the sandbox)."""
+"""Probe side of day6_swin: the cases each probe runs and the probes themselves.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``); the judges
+rebuild the same cases from here, so a case is written once.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,11 @@ from autograder.reference import day6_swin as ref
 F32, F64 = torch.float32, torch.float64
 
 # ---------------------------------------------------------------------------- judge helpers
-
 def _load(module: Any, params: dict[str, torch.Tensor]) -> Any:
     """Load the seeded parameters strictly (names and shapes are fixed by the contract)."""
     return guarded(lambda: (module.load_state_dict(params, strict=True), None)[1])
 
 # ---------------------------------------------------------------------------- FLOP formulas
-
 # Beyond the friendly cases: windows that do not divide the map, a window larger than the map,
 # one-token-wide maps, and products far beyond 32-bit integers.
 MSA_CASES = [(1, 1, 1), (2, 3, 4), (56, 56, 96), (28, 28, 192), (14, 14, 384), (7, 7, 768), (3, 5, 7), (100, 1, 2),
@@ -35,7 +37,6 @@ def probe_wmsa_flops(fn: Any) -> dict:
     return {"values": [attempt(fn, *case) for case in WMSA_CASES]}
 
 # ---------------------------------------------------------------------------- partition / reverse
-
 def partition_cases() -> list[tuple[str, torch.Tensor, int]]:
     """(description, input (B, H, W, C), window size); rebuilt identically by the judge."""
     return [
@@ -85,7 +86,6 @@ def probe_window_reverse(fn: Any) -> dict:
     return {"cases": cases}
 
 # ---------------------------------------------------------------------------- relative position index
-
 INDEX_SIZES = (1, 2, 3, 4, 5, 7, 8, 12)
 
 
@@ -93,7 +93,6 @@ def probe_relative_position_index(fn: Any) -> dict:
     return {"indices": [attempt(fn, ws) for ws in INDEX_SIZES]}
 
 # ---------------------------------------------------------------------------- shifted-window mask
-
 # (H, W, ws, shift): non-square maps, a shift of ws - 1, maps with a single row (H == ws) or a single
 # column (W == ws) of windows, and a map that is a single window.
 MASK_CASES = [
@@ -106,7 +105,6 @@ def probe_shifted_window_mask(fn: Any) -> dict:
     return {"masks": [attempt(fn, *case) for case in MASK_CASES]}
 
 # ---------------------------------------------------------------------------- window attention
-
 WA_CASES = [
     # (description, dim, ws, heads, qkv_bias, images, windows per image, mask kind, dtype)
     ("6 windows, no mask", 16, 3, 4, True, 1, 6, None, F32),
@@ -166,7 +164,6 @@ def probe_window_attention(cls: Any) -> dict:
     return {"cases": [guarded(lambda i=i: _wa_run(cls, i)) for i in range(len(WA_CASES))]}
 
 # ---------------------------------------------------------------------------- patch merging
-
 PM_CASES = [
     ("a (2, 8, 8, 4) map", (2, 8, 8, 4), F32),
     ("a non-square (1, 6, 10, 8) map", (1, 6, 10, 8), F32),
@@ -198,7 +195,6 @@ def probe_patch_merging(cls: Any) -> dict:
     return {"cases": [guarded(lambda i=i: _pm_run(cls, i)) for i in range(len(PM_CASES))]}
 
 # ---------------------------------------------------------------------------- Swin blocks
-
 BLOCK_CASES = [
     # (B, H, W, dim, heads, ws, shift, mlp_ratio, dtype); H and W multiples of ws
     (2, 8, 8, 32, 4, 4, 0, 4.0, F32),

@@ -1,4 +1,7 @@
-"""Judge side of day7_practicum: references, typical mistakes and hints the judges use (never enters the sandbox)."""
+"""Judge side of day7_practicum: references, typical mistakes and hints the judges use.
+
+No probe reaches this module, so none of it enters the sandbox (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,6 @@ def expect_cases(j: Judge, data: Any, count: int, what: str, key: str = "cases")
     return True
 
 # ---------------------------------------------------------------------------- warmup_cosine_lr
-
 def reference_lr(step: int, total: int, warmup: int, base: float, min_lr: float) -> float:
     if step < warmup:
         return base * (step + 1) / warmup
@@ -51,19 +53,16 @@ def lr_hint(args: tuple, got: float) -> str:
     return "after warmup: min_lr + (base_lr - min_lr) * (1 + cos(pi p)) / 2"
 
 # ---------------------------------------------------------------------------- accuracy
-
 def reference_accuracy(logits: torch.Tensor, targets: torch.Tensor, topk: tuple[int, ...]) -> list[float]:
     order = logits.argsort(dim=1, descending=True)
     return [float((order[:, :k] == targets[:, None]).any(1).double().mean()) for k in topk]
 
 # ---------------------------------------------------------------------------- instrumented models
-
 def as_stored(value: torch.Tensor) -> np.ndarray:
     """A reference state_dict entry the way `_state` stores it."""
     return (value.reshape(1) if value.dim() == 0 else value).numpy()
 
 # ---------------------------------------------------------------------------- train_one_epoch
-
 def reference_train(kind: str, seed: int, sizes: tuple[int, ...], opt_name: str, use_sched: bool, amp: bool, start_eval: bool,
                      generator: bool = False):
     model, opt, sched, batches = train_setup(kind, seed, sizes, opt_name, use_sched, start_eval)
@@ -103,7 +102,6 @@ def check_stats(j: Judge, result: Any, what: str) -> dict | None:
     return result
 
 # ---------------------------------------------------------------------------- evaluate
-
 def cumsum(sizes: tuple[int, ...]) -> list[int]:
     out, total = [], 0
     for n in sizes:
@@ -112,7 +110,6 @@ def cumsum(sizes: tuple[int, ...]) -> list[int]:
     return out
 
 # ---------------------------------------------------------------------------- SmallViT
-
 def reference_vit(kwargs: dict, seed: int, dtype: torch.dtype) -> Any:
     from autograder.reference.day7_practicum import ReferenceViT, contract_shapes
 
@@ -199,7 +196,6 @@ def judge_drop_path(got: Any, j: Judge) -> None:
              "the rows; draw the two branches independently (two stochastic-depth calls per block)")
 
 # ---------------------------------------------------------------------------- train_vit
-
 # The two-digit images: two of scikit-learn's digits side by side, label = the left (tens) digit.
 ACCURACY_FLOOR = 0.75  # reference: 92.1-96.8% over 20 seeds; without position embedding at most ~55% (docs/exercises)
 TIME_LIMIT_S = 90.0  # CPU seconds of one thread (the solution needs about 12)

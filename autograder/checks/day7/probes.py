@@ -1,4 +1,8 @@
-"""Probe side of day7_practicum: the cases each probe runs and the probes themselves (this enters the sandbox)."""
+"""Probe side of day7_practicum: the cases each probe runs and the probes themselves.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``); the judges
+rebuild the same cases from here, so a case is written once.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,6 @@ from autograder.harness import attempt, guarded, plain, randn, seeded
 TRAIN_FILE, HELDOUT_FILE = "day7_digitpairs_train.npz", "day7_digitpairs_heldout.npz"
 
 # ---------------------------------------------------------------------------- warmup_cosine_lr
-
 def lr_cases() -> list[tuple[str, tuple]]:
     """(description, (step, total_steps, warmup_steps, base_lr, min_lr))."""
     cases = [
@@ -55,7 +58,6 @@ def probe_lr(fn: Any) -> dict:
     return {"values": out, "default_min": default_min}
 
 # ---------------------------------------------------------------------------- accuracy
-
 def accuracy_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, tuple[int, ...] | None]]:
     """(description, logits, targets, topk or None for the default)."""
     def targets(seed: int, n: int, c: int) -> torch.Tensor:
@@ -89,7 +91,6 @@ def probe_accuracy(fn: Any) -> dict:
     return {"cases": results}
 
 # ---------------------------------------------------------------------------- instrumented models
-
 class _Spy(nn.Module):
     """Identity layer that records, at every forward, what the student's loop set up."""
 
@@ -149,7 +150,6 @@ def _state(model: nn.Module) -> dict[str, Any]:
     return {k: plain(v.reshape(1) if v.dim() == 0 else v) for k, v in model.state_dict().items()}
 
 # ---------------------------------------------------------------------------- train_one_epoch
-
 # (description, model kind, seed, batch sizes, optimizer, use a scheduler, amp, start in eval mode, a generator loader)
 TRAIN_CASES: list[tuple[str, str, int, tuple[int, ...], str, bool, bool, bool, bool]] = [
     ("a batch-norm model given in eval mode, SGD with momentum and a per-step LambdaLR, batches of 8, 8, 8 and 5",
@@ -214,7 +214,6 @@ def probe_train(fn: Any) -> dict:
     return {"cases": cases}
 
 # ---------------------------------------------------------------------------- evaluate
-
 # (description, model kind, seed, batch sizes, a generator loader, dtype)
 EVAL_CASES: list[tuple[str, str, int, tuple[int, ...], bool, torch.dtype]] = [
     ("a dropout + batch-norm model given in train mode, batches of 8, 8 and 4", "dropout", 500, (8, 8, 4), False, torch.float32),

@@ -1,4 +1,7 @@
-"""Probe side of day7_practicum (continued): the cases and probes of its later exercises (this enters the sandbox)."""
+"""Probe side of day7_practicum (continued): the cases and probes of its later exercises.
+
+The sandbox gets what the probes reach of this module (``autograder/sandbox/strip.py``).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +21,6 @@ from autograder.checks.day7.probes import HELDOUT_FILE, TRAIN_FILE
 from autograder.harness import attempt, describe, guarded, plain, randn, seeded
 
 # ---------------------------------------------------------------------------- SmallViT
-
 # (description, constructor arguments, batch, seed, dtype)
 VIT_CASES: list[tuple[str, dict, int, int, torch.dtype]] = [
     ("patch 4 on 32x32 RGB, width 32, depth 2, 4 heads, class token",
@@ -115,7 +117,6 @@ def probe_small_vit(cls: Any) -> dict:
     return {"cases": cases, "refused": refused, "drop": guarded(drop)}
 
 # ---------------------------------------------------------------------------- train_vit
-
 GRADING_SEED = 0
 # The grader renames the classes (digit d is class CLASS_ORDER[d]), so weights prepared elsewhere with
 # the digits' own labels do not score; a recipe that learns from the given labels is unaffected.
