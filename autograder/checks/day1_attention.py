@@ -30,6 +30,7 @@ from autograder.harness import Judge, Registry, describe, randn
 
 REGISTRY = Registry("day1_attention")
 
+
 # ---------------------------------------------------------------------------- softmax
 
 # The ban (COURSE_SPEC: torch.softmax, F.softmax, Tensor.softmax, nn.Softmax and the log_softmax variants):
@@ -75,6 +76,7 @@ def judge_softmax(data: dict, j: Judge) -> None:
             hint="build the result from torch operations on x (no .detach(), .numpy() or torch.tensor(...) copies) "
             "so that gradients flow back to x",
         )
+
 
 # --------------------------------------------------------------- scaled dot-product attention
 
@@ -141,6 +143,7 @@ def judge_sdpa(data: dict, j: Judge) -> None:
                 hint="keep every step in torch operations so gradients flow (no .detach(), .numpy() or in-place edits)",
             )
 
+
 # ---------------------------------------------------------------------------- causal mask
 
 @REGISTRY.exercise("causal_mask", probe_causal_mask)
@@ -159,6 +162,7 @@ def judge_causal_mask(data: dict, j: Judge) -> None:
                 got, torch.ones(n, n, dtype=torch.bool).tril(), what,
                 hint="True on and below the diagonal: query i may attend to keys 0..i",
             )
+
 
 # ---------------------------------------------------------------------- padded attention
 
@@ -227,6 +231,7 @@ def judge_padded_attention(data: dict, j: Judge) -> None:
                         hint="nothing at a padding position may influence a real output, and padding outputs are "
                         "constant 0: their gradients are 0",
                     )
+
 
 # ---------------------------------------------------------------------------- concept questions
 

@@ -48,6 +48,7 @@ from autograder.reference import day2_channel_attention as ref
 
 REGISTRY = Registry("day2_channel_attention")
 
+
 # ---------------------------------------------------------------------------- SEBlock
 
 @REGISTRY.exercise("SEBlock", probe_se)
@@ -115,6 +116,7 @@ def judge_se(data: dict, j: Judge) -> None:
                 "the squeeze is global AVERAGE pooling",
             )
 
+
 # ---------------------------------------------------------------------------- eca_kernel_size
 
 @REGISTRY.exercise("eca_kernel_size", probe_eca_kernel_size)
@@ -138,6 +140,7 @@ def judge_eca_kernel_size(data: dict, j: Judge) -> None:
             f"{what} = {got}, expected {want} (t = int(|(log2 {c} + b) / gamma|) = {t} with gamma = {params['gamma']}, "
             f"b = {params['b']}: {'odd, so k = t' if t % 2 else 'even, so k = t + 1'})",
         )
+
 
 # ---------------------------------------------------------------------------- ECABlock
 
@@ -197,6 +200,7 @@ def judge_eca(data: dict, j: Judge) -> None:
                 f"{what}: the gates of channels {moved} changed, expected exactly channels {want} (the k = {k} channels "
                 f"centred on {changed}); the 1-D convolution must run along the channel axis of the pooled vector",
             )
+
 
 # ---------------------------------------------------------------------------- SEBasicBlock
 
@@ -295,6 +299,7 @@ def judge_se_basic_block(data: dict, j: Judge) -> None:
                 hint=f"with the gates at ~0 the residual branch is silenced and the block must return {part}: the gate "
                 "scales the branch only, never the shortcut or the sum",
             )
+
 
 # ---------------------------------------------------------------------------- concept questions
 

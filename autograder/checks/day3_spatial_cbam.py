@@ -48,6 +48,7 @@ from autograder.reference import day3_spatial_cbam as ref
 
 REGISTRY = Registry("day3_spatial_cbam")
 
+
 # ---------------------------------------------------------------------------- ChannelAttention
 
 @REGISTRY.exercise("ChannelAttention", probe_ca)
@@ -98,6 +99,7 @@ def judge_ca(data: dict, j: Judge) -> None:
             hint="the gate must change with the channel maxima: both pooled paths go through the MLP",
         )
 
+
 # ---------------------------------------------------------------------------- SpatialAttention
 
 @REGISTRY.exercise("SpatialAttention", probe_sa)
@@ -132,6 +134,7 @@ def judge_sa(data: dict, j: Judge) -> None:
         )
         expected = reference_grads(lambda x, p: ref.spatial_gate(x, p["conv.weight"]), {"conv.weight": w}, inputs[0], 330 + n)
         judge_grads(j, res.get("grads"), expected, what)
+
 
 # ---------------------------------------------------------------------------- CBAM
 
@@ -200,6 +203,7 @@ def judge_cbam(data: dict, j: Judge) -> None:
             data["unknown_mode"] == "ValueError",
             f"CBAM(16, mode='sideways') should raise a ValueError (in __init__), got {data['unknown_mode']}",
         )
+
 
 # ---------------------------------------------------------------------------- FixedNet
 
@@ -306,6 +310,7 @@ def judge_fixednet(data: dict, j: Judge) -> None:
         dead = [name for name in detail["cbam_params"] if name.endswith(gates) and grads.get(name) == 0.0]
         j.expect(not dead, f"the CBAM parameters {', '.join(dead)} get a zero gradient: are both gates applied to the features?")
 
+
 # ---------------------------------------------------------------------------- FixedDigitNet
 
 @REGISTRY.exercise("FixedDigitNet", probe_digitnet)
@@ -356,6 +361,7 @@ def judge_digitnet(data: dict, j: Judge) -> None:
             twice["one"], expected[2:3], "FixedDigitNet() on image 2 of that batch on its own",
             hint="an image's logits must not depend on the other images in its batch",
         )
+
 
 # ---------------------------------------------------------------------------- concept questions
 

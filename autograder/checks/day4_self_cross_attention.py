@@ -40,6 +40,7 @@ from autograder.harness import ERROR_KEY, Judge, Registry, dtype_name, is_error
 
 REGISTRY = Registry("day4_self_cross_attention")
 
+
 # ---------------------------------------------------------------------------- split / merge heads
 
 @REGISTRY.exercise("split_heads", probe_split_heads)
@@ -86,6 +87,7 @@ def judge_merge_heads(data: dict, j: Judge) -> None:
             )
         j.expect(not case["modified"], f"{what} changed its input in place")
 
+
 # ---------------------------------------------------------------------------- attention modules
 
 @REGISTRY.exercise("MultiHeadSelfAttention", probe_mhsa)
@@ -96,6 +98,7 @@ def judge_mhsa(data: dict, j: Judge) -> None:
 @REGISTRY.exercise("CrossAttention", probe_cross)
 def judge_cross(data: dict, j: Judge) -> None:
     judge_module(data, j, CROSS_CASES, CROSS_GRAD_CASE, cross=True, name="CrossAttention")
+
 
 # ---------------------------------------------------------------------------- 2-D sin-cos position embedding
 
@@ -109,6 +112,7 @@ def judge_sincos(data: dict, j: Judge) -> None:
         judge_sincos_cases(cases, results, j, name)
     if bad is not None:
         judge_sincos_bad_dims(bad, j, name)
+
 
 # ---------------------------------------------------------------------------- concept questions
 

@@ -79,6 +79,7 @@ from autograder.reference.day5_vit import (
 
 REGISTRY = Registry("day5_vit")
 
+
 # ---------------------------------------------------------------------------- patchify
 
 @REGISTRY.exercise("patchify", probe_patchify)
@@ -100,6 +101,7 @@ def judge_patchify(data: dict, j: Judge) -> None:
         j.expect(not case.get("modified"), f"{what} changed its input in place")
     for (what, _, _), got in zip(PATCHIFY_BAD if bad else [], bad or [], strict=True):
         j.expect(got == "ValueError", f"patchify with {what} should raise ValueError (size not divisible by p); it gave {got}")
+
 
 # ---------------------------------------------------------------------------- PatchEmbedding
 
@@ -154,6 +156,7 @@ def judge_patch_embedding(data: dict, j: Judge) -> None:
                 j.expect(got == "ValueError", f"{what} on {bad_what} should raise ValueError; it gave {got}")
         else:
             j.fail(f"{what}: the checks on sizes not divisible by the patch size did not complete")
+
 
 # ---------------------------------------------------------------------------- EncoderBlock
 
@@ -214,6 +217,7 @@ def judge_encoder_block(data: dict, j: Judge) -> None:
             elif j.expect_close(grads.get("x"), xg.grad, f"{what}: gradient with respect to the input", atol=1e-4, rtol=1e-3):
                 judge_grads(j, grads.get("params"), tv, block_to_torchvision(), what)
 
+
 # ---------------------------------------------------------------------------- VisionTransformer
 
 @REGISTRY.exercise("VisionTransformer", probe_vision_transformer)
@@ -257,6 +261,7 @@ def judge_vision_transformer(data: dict, j: Judge) -> None:
             tv = torchvision_vit(cfg, seeded_state(vit_shapes(cfg), seed, small), dtype=dtype).train()
             (tv(vit_input(cfg, batch, dtype, seed)) * randn(seed + 9, batch, cfg["num_classes"], dtype=dtype)).sum().backward()
             judge_grads(j, case["grads"], tv, vit_to_torchvision(cfg["depth"]), what)
+
 
 # ---------------------------------------------------------------------------- MeanPoolViT
 
@@ -302,6 +307,7 @@ def judge_mean_pool(data: dict, j: Judge) -> None:
                 f"{what}: {defaults.get('params')} parameters, expected {MEAN_POOL_B16_PARAMS:,}",
             )
 
+
 # ---------------------------------------------------------------------------- attention rollout
 
 @REGISTRY.exercise("attention_rollout", probe_rollout)
@@ -320,6 +326,7 @@ def judge_rollout(data: dict, j: Judge) -> None:
         )
         j.expect_close(case["out"], expected, what, atol=1e-5, rtol=1e-4, hint=hint)
         j.expect(not case.get("modified"), f"{what} modified its input (the list or a tensor in it)")
+
 
 # ---------------------------------------------------------------------------- interpolate_pos_embed
 
@@ -347,6 +354,7 @@ def judge_interpolate(data: dict, j: Judge) -> None:
             case["out"], expected, f"{what}, compared with torchvision's interpolate_embeddings", atol=1e-5, rtol=1e-4, hint=hint
         )
         j.expect(not case.get("modified"), f"{what} changed its input in place")
+
 
 # ---------------------------------------------------------------------------- concept questions
 

@@ -62,6 +62,7 @@ from autograder.reference import day6_swin as ref
 
 REGISTRY = Registry("day6_swin")
 
+
 # ---------------------------------------------------------------------------- FLOP formulas
 
 @REGISTRY.exercise("msa_flops", probe_msa_flops)
@@ -97,6 +98,7 @@ def judge_wmsa_flops(data: dict, j: Judge) -> None:
         j.fail(f"wmsa_flops is 4*h*w*C**2 + 2*M**2*h*w*C ({hint}); got {got!r} for h={h}, w={w}, C={C}, M={M}, "
                f"expected {expected}")
         return
+
 
 # ---------------------------------------------------------------------------- partition / reverse
 
@@ -144,6 +146,7 @@ def judge_window_reverse(data: dict, j: Judge) -> None:
         j.expect_equal(got, expected, label, hint=hint)
         j.expect(not case.get("modified"), f"{label} changed its input windows in place")
 
+
 # ---------------------------------------------------------------------------- relative position index
 
 @REGISTRY.exercise("relative_position_index", probe_relative_position_index)
@@ -164,6 +167,7 @@ def judge_relative_position_index(data: dict, j: Judge) -> None:
         hint = index_hint(got, ws) if ws > 1 else "a 1x1 window has one pair (0, 0): index 0"
         j.expect_equal(got, expected, what, hint=hint)
 
+
 # ---------------------------------------------------------------------------- shifted-window mask
 
 @REGISTRY.exercise("shifted_window_mask", probe_shifted_window_mask)
@@ -182,6 +186,7 @@ def judge_shifted_window_mask(data: dict, j: Judge) -> None:
             j.fail(f"{what} has dtype {got['dtype']}; it is added to the scores, so it must be a float tensor (0.0 / -100.0)")
             continue
         j.expect_close(got, expected, what, atol=1e-6, rtol=0, hint=mask_hint(got, H, W, ws, shift, expected))
+
 
 # ---------------------------------------------------------------------------- window attention
 
@@ -232,6 +237,7 @@ def judge_window_attention(data: dict, j: Judge) -> None:
         if i == WA_GRAD_CASE:
             judge_wa_grads(case.get("grads"), i, what, j)
 
+
 # ---------------------------------------------------------------------------- patch merging
 
 @REGISTRY.exercise("PatchMerging", probe_patch_merging)
@@ -272,6 +278,7 @@ def judge_patch_merging(data: dict, j: Judge) -> None:
         atol = 1e-10 if dtype == F64 else 1e-5
         j.expect_close(case["out"], expected, f"{what} vs torchvision's PatchMerging", atol=atol, hint=hint)
         j.expect(not case.get("modified"), f"{what} changed its input in place")
+
 
 # ---------------------------------------------------------------------------- Swin blocks
 
@@ -317,6 +324,7 @@ def judge_padded_swin_block(data: dict, j: Judge) -> None:
         j.fail("PaddedSwinBlock: maps that need padding differ from torchvision. Normalise, pad with zeros at the bottom "
                "and on the right to multiples of the window, roll/attend/roll back on the padded map (the padded tokens "
                "are not masked), crop to H x W, then add the residual and the MLP branch")
+
 
 # ---------------------------------------------------------------------------- concept questions
 

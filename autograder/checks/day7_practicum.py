@@ -70,6 +70,7 @@ REGISTRY = Registry("day7_practicum")
 SANDBOX_FILES = (TRAIN_FILE,)
 SANDBOX_HIDE = ("sklearn/datasets/data/digits.csv.gz",)
 
+
 # ---------------------------------------------------------------------------- warmup_cosine_lr
 
 @REGISTRY.exercise("warmup_cosine_lr", probe_lr)
@@ -93,6 +94,7 @@ def judge_lr(data: dict, j: Judge) -> None:
         j.fail(f"... and {wrong - 3} more steps give a wrong learning rate")
     j.expect_number(data["default_min"], reference_lr(50, 100, 10, 1.0, 0.0),
                     "warmup_cosine_lr(50, 100, 10, 1.0) (min_lr defaults to 0)", rel=1e-6)
+
 
 # ---------------------------------------------------------------------------- accuracy
 
@@ -131,6 +133,7 @@ def judge_accuracy(data: dict, j: Judge) -> None:
                 j.fail(f"{what}: top-{k} accuracy is {got:.6g}, expected {exp:.6g}.{hint}")
                 break
         j.expect(not case["modified"], f"{what} changed the logits in place")
+
 
 # ---------------------------------------------------------------------------- train_one_epoch
 
@@ -212,6 +215,7 @@ def judge_train(data: dict, j: Judge) -> None:
                        "per batch, train mode)")
                 break
 
+
 # ---------------------------------------------------------------------------- evaluate
 
 @REGISTRY.exercise("evaluate", probe_evaluate)
@@ -271,6 +275,7 @@ def judge_evaluate(data: dict, j: Judge) -> None:
             if math.isclose(acc, ref_acc * len(y), abs_tol=1e-6) or math.isclose(acc, 100 * ref_acc, abs_tol=1e-6):
                 hint = "return a fraction in [0, 1], not a count or a percentage"
             j.fail(f"{what}: 'acc' is {acc:.6g}, expected {ref_acc:.6g}. Hint: {hint}")
+
 
 # ---------------------------------------------------------------------------- SmallViT
 
@@ -334,6 +339,7 @@ def judge_small_vit(data: dict, j: Judge) -> None:
                 j.fail(f"SmallViT({what}) should raise ValueError, got {describe(got)}")
     judge_drop_path(data.get("drop"), j)
 
+
 # ---------------------------------------------------------------------------- train_vit
 
 @REGISTRY.exercise("train_vit", probe_train_vit)
@@ -361,6 +367,7 @@ def judge_train_vit(data: dict, j: Judge) -> None:
                     "digit cannot be told apart)?")
         j.fail(f"train_vit: your trained model reaches {held:.1%} on the held-out two-digit images (training images "
                f"{train:.1%}); the floor is {ACCURACY_FLOOR:.0%} (chance 10%). Hint: {hint}")
+
 
 # ---------------------------------------------------------------------------- concept questions
 

@@ -41,6 +41,7 @@ def probed_results(j: Judge, data: Any, key: str, count: int, what: str) -> list
     )
     return None
 
+
 # --------------------------------------------------------------- scaled dot-product attention
 def reference_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any = None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
@@ -49,6 +50,7 @@ def reference_sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any 
     weights = torch.softmax(scores, dim=-1)
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # positional: torch names them query/key/value
     return out, weights
+
 
 # ---------------------------------------------------------------------- padded attention
 def padded_mask_free(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.Tensor):

@@ -77,6 +77,7 @@ def probe_softmax(softmax: Any) -> dict:
         results.append({"out": out, "input_after": plain(x), "modified": not torch.equal(before, x)})
     return {"cases": results, "grad": guarded(lambda: _softmax_grad(softmax))}
 
+
 # --------------------------------------------------------------- scaled dot-product attention
 def sdpa_cases() -> list[tuple[str, dict[str, Any], bool]]:
     """(description, inputs, positional) for each attention case; rebuilt identically by the judge.
@@ -184,6 +185,7 @@ def _sdpa_grads(fn: Any, mask: torch.Tensor | None) -> dict:
     (out * randn(103, 2, 3, 4)).sum().backward()
     return {k: plain(t.grad) for k, t in inputs.items()}
 
+
 # ---------------------------------------------------------------------------- causal mask
 CAUSAL_SIZES = (1, 2, 5, 9, 64)
 CAUSAL_BY_KEYWORD = 3  # one more call, as causal_mask(n=3)
@@ -191,6 +193,7 @@ CAUSAL_BY_KEYWORD = 3  # one more call, as causal_mask(n=3)
 
 def probe_causal_mask(fn: Any) -> dict:
     return {"masks": [attempt(fn, n) for n in CAUSAL_SIZES] + [attempt(fn, n=CAUSAL_BY_KEYWORD)]}
+
 
 # ---------------------------------------------------------------------- padded attention
 def padded_cases() -> list[tuple[str, dict[str, torch.Tensor]]]:

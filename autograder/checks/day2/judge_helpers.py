@@ -24,6 +24,7 @@ def se_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Ten
         "the gate without the input (return x * gate, not the gate)": ref.se_gate(s, p)[:, :, None, None].expand_as(x),
     }
 
+
 # ---------------------------------------------------------------------------- ECABlock
 def eca_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
     s = x.mean((2, 3))
@@ -34,6 +35,7 @@ def eca_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
         "a convolution with the kernel flipped (check the channel order of the pooled vector)": ref.eca(x, w.flip(-1)),
         "the gate without the input (return x * gate, not the gate)": ref.eca_gate(s, w)[:, :, None, None].expand_as(x),
     }
+
 
 # ---------------------------------------------------------------------------- SEBasicBlock
 def out_shape(x: torch.Tensor, c_out: int, stride: int) -> tuple[int, ...]:

@@ -61,6 +61,7 @@ def _same_mean_probe(cls: Any) -> dict:
     with torch.no_grad():
         return {"a": plain(m(a) / a), "b": plain(m(b) / b)}
 
+
 # ---------------------------------------------------------------------------- eca_kernel_size
 ECA_K_CASES = [  # (channels, positional arguments after channels, keyword arguments)
     (1, (), {}),  # log2(1) = 0: t = int(0.5) = 0, even -> 1
@@ -96,6 +97,7 @@ ECA_K_CASES = [  # (channels, positional arguments after channels, keyword argum
 
 def probe_eca_kernel_size(fn: Any) -> dict:
     return {"values": [attempt(fn, c, *args, **kw) for c, args, kw in ECA_K_CASES]}
+
 
 # ---------------------------------------------------------------------------- ECABlock
 ECA_CONFIGS = [  # (channels, k_size argument, expected k, input shapes)
@@ -160,6 +162,7 @@ def _locality_probe(cls: Any) -> dict:
     a, b = locality_pair()
     with torch.no_grad():
         return {"a": plain(m(a) / a), "b": plain(m(b) / b)}
+
 
 # ---------------------------------------------------------------------------- SEBasicBlock
 BLOCK_CONFIGS = [  # (in_channels, out_channels, stride, reduction, eval-mode input shapes, train-mode input shape)

@@ -19,6 +19,7 @@ def as_float64(value: Any) -> torch.Tensor:
     """A probed tensor as a float64 torch tensor (the judge's side)."""
     return torch.from_numpy(np.array(array(value), dtype=np.float64))
 
+
 # ---------------------------------------------------------------------------- ChannelAttention
 def ca_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {
@@ -31,6 +32,7 @@ def ca_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Ten
         "a softmax over the channels instead of a sigmoid": ref.channel_gate(x, p, variant="softmax"),
     }
 
+
 # ---------------------------------------------------------------------------- SpatialAttention
 def sa_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
     return {
@@ -41,6 +43,7 @@ def sa_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
         "the mean map twice (the second map is the max across channels)": ref.spatial_gate(x, w, "mean_mean"),
     }
 
+
 # ---------------------------------------------------------------------------- CBAM
 def cbam_wrong(x: torch.Tensor, p: dict[str, torch.Tensor], mode: str) -> dict[str, torch.Tensor]:
     wrong = {f"mode {m!r} (modes mixed up)": ref.cbam(x, p, m) for m in MODES if m != mode}
@@ -49,6 +52,7 @@ def cbam_wrong(x: torch.Tensor, p: dict[str, torch.Tensor], mode: str) -> dict[s
     wrong["x * Mc + x * Ms (parallel means x * Mc(x) * Ms(x))"] = ref.cbam(x, p, "parallel_sum")
     wrong["the product of the gates without the input"] = ref.cbam(x, p, "gates_only")
     return wrong
+
 
 # ---------------------------------------------------------------------------- FixedNet
 CBAM_KEYS = ("channel_attention.mlp.0.weight", "channel_attention.mlp.0.bias", "channel_attention.mlp.2.weight",
@@ -97,6 +101,7 @@ def looks_like_probabilities(values: list[Any]) -> str:
     if all(((a >= 0) & (a <= 1)).all() for a in arrays):
         return "sigmoid"
     return ""
+
 
 # ---------------------------------------------------------------------------- FixedDigitNet
 def digit_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -18,6 +18,7 @@ from autograder.probes import Shapes, make_inputs, positive_input, probe_module_
 def _keys_of(cls: Any, *args: Any, **kwargs: Any) -> dict:
     return {k: [int(s) for s in v.shape] for k, v in cls(*args, **kwargs).state_dict().items()}
 
+
 # ---------------------------------------------------------------------------- ChannelAttention
 CA_CONFIGS = [  # (channels, reduction, input shapes)
     (32, 16, [(2, 32, 5, 7), (1, 32, 1, 1)]),
@@ -55,6 +56,7 @@ def probe_ca(cls: Any) -> dict:
 
     return {"configs": results, "default": guarded(lambda: _keys_of(cls, 64)), "pair": guarded(pair)}
 
+
 # ---------------------------------------------------------------------------- SpatialAttention
 SA_CONFIGS = [  # (kernel_size argument or None for the default, k, input shapes)
     (None, 7, [(2, 8, 9, 5), (1, 3, 1, 1)]),
@@ -88,6 +90,7 @@ def _conv2d_info(m: nn.Module) -> dict:
         "padding": [-1] if isinstance(padding, str) else [int(p) for p in padding],
         "bias": getattr(conv, "bias", None) is not None,
     }
+
 
 # ---------------------------------------------------------------------------- CBAM
 MODES = ("channel_first", "spatial_first", "parallel")
@@ -143,6 +146,7 @@ def probe_cbam(cls: Any) -> dict:
         "modules": guarded(submodules),
         "unknown_mode": guarded(unknown_mode),
     }
+
 
 # ---------------------------------------------------------------------------- FixedNet
 # (num_classes passed, or None for the default of 10; batch size). The first case is probed in detail.
@@ -258,6 +262,7 @@ def probe_fixednet(cls: Any) -> dict:
 
     data["detail"] = guarded(detail)
     return data
+
 
 # ---------------------------------------------------------------------------- FixedDigitNet
 DIGIT_CONFIGS = [  # (constructor keywords, (num_classes, width, reduction) they mean, input shapes)

@@ -28,10 +28,12 @@ def _results(data: Any, key: str, expected: int, j: Judge, name: str) -> list | 
         return None
     return got
 
+
 # ---------------------------------------------------------------------------- split / merge heads
 def reference_split(x: torch.Tensor, h: int) -> torch.Tensor:
     b, n, c = x.shape
     return torch.stack([x[..., i * (c // h) : (i + 1) * (c // h)] for i in range(h)], dim=1)
+
 
 # ---------------------------------------------------------------------------- attention modules
 def _torch_mask(mask: torch.Tensor | None, case: Case) -> torch.Tensor | None:
@@ -208,6 +210,7 @@ def _judge_grads(grads: Any, j: Judge, case: Case, cross: bool, name: str) -> No
             )
             continue
         j.expect_close(got, ref_grad, f"{what}: gradient of {key}", atol=1e-5, rtol=1e-4)
+
 
 # ---------------------------------------------------------------------------- 2-D sin-cos position embedding
 SINCOS_TOL = 1e-4  # float32 sin/cos of positions up to ~20 radians: errors ~1e-6; every wrong layout is off by O(0.1-1)

@@ -62,6 +62,7 @@ def probe_merge_heads(fn: Any) -> dict:
         results.append({"out": attempt(fn, x), "modified": not torch.equal(before, x)})
     return {"cases": results}
 
+
 # ---------------------------------------------------------------------------- attention modules
 @dataclass(frozen=True)
 class Case:
@@ -265,6 +266,7 @@ CROSS_GRAD_CASE = Case(
 
 def probe_cross(cls: Any) -> dict:
     return _probe_module(cls, CROSS_CASES, CROSS_GRAD_CASE, cross=True)
+
 
 # ---------------------------------------------------------------------------- 2-D sin-cos position embedding
 def sincos_cases() -> list[tuple[str, tuple, dict]]:

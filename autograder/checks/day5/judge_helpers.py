@@ -114,6 +114,7 @@ def judge_grads(j: Judge, grads: Any, reference: Any, mapping: dict[str, str], w
         if not j.expect_close(got, params[theirs].grad, f"{what}: gradient of {ours}", atol=1e-4, rtol=1e-3):
             return
 
+
 # ---------------------------------------------------------------------------- patchify
 def reference_patchify(x: torch.Tensor, p: int) -> torch.Tensor:
     """Patches through a convolution whose kernel picks one pixel per output channel (C, p, p order)."""
@@ -141,6 +142,7 @@ def patchify_mistakes(x: torch.Tensor, p: int) -> list[tuple[str, torch.Tensor]]
         ),
         ("the pixels were reshaped without permuting the axes, so patches mix rows of the image", x.reshape(b, n, d)),
     ]
+
 
 # ---------------------------------------------------------------------------- EncoderBlock
 def block_mistakes(tv: Any, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
@@ -173,6 +175,7 @@ def block_mistakes(tv: Any, x: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
                 (x + attn(x)) + mlp(ln2(x + attn(x))),
             ),
         ]
+
 
 # ---------------------------------------------------------------------------- VisionTransformer
 @functools.lru_cache(maxsize=8)
@@ -236,6 +239,7 @@ def judge_model_structure(j: Judge, case: dict, cfg: dict, what: str) -> None:
     j.expect(case["norm"] == "LayerNorm", f"{what}: norm should be an nn.LayerNorm, got {case['norm']}")
     j.expect(case["head"] == "Linear", f"{what}: head should be an nn.Linear, got {case['head']}")
 
+
 # ---------------------------------------------------------------------------- MeanPoolViT
 MEAN_POOL_B16_PARAMS = 86_567_656 - 768 - 768  # ViT-B/16 without the class token and its position embedding
 
@@ -273,6 +277,7 @@ def mean_pool_mistakes(ref: Any, x: torch.Tensor) -> list[tuple[str, torch.Tenso
         ("the position embeddings are never added; x = patch_embed(x) + pos_embed", _mean_pool_variant(ref, x, "no_pos")),
     ]
 
+
 # ---------------------------------------------------------------------------- attention rollout
 def _rollout_variant(
     attentions: list[torch.Tensor], order: str = "later_left", identity: bool = True, heads: str = "mean", renorm: bool = True
@@ -299,6 +304,7 @@ def rollout_mistakes(attentions: list[torch.Tensor]) -> list[tuple[str, torch.Te
         ("the heads are combined with a max; average them", _rollout_variant(attentions, heads="max")),
         ("the rows are not renormalised after (A + I) / 2", _rollout_variant(attentions, renorm=False)),
     ]
+
 
 # ---------------------------------------------------------------------------- interpolate_pos_embed
 def _interp_variant(

@@ -16,6 +16,7 @@ from autograder.harness import attempt, guarded, plain, randn, state_shapes
 
 F64 = torch.float64
 
+
 # ---------------------------------------------------------------------------- shared helpers
 def _raises_value_error(fn: Any, *args: Any) -> str:
     """'ValueError', 'no error', or the other exception raised."""
@@ -56,6 +57,7 @@ def seeded_state(shapes: dict[str, list[int]], seed: int, small_tokens: bool = F
         state[name] = value
     return state
 
+
 # ---------------------------------------------------------------------------- patchify
 def patchify_cases() -> list[tuple[str, torch.Tensor, int]]:
     return [
@@ -83,6 +85,7 @@ def probe_patchify(fn: Any) -> dict:
         cases.append({"out": attempt(fn, x, p), "modified": not torch.equal(before, x)})
     bad = [_raises_value_error(fn, torch.zeros(*shape), p) for _, shape, p in PATCHIFY_BAD]
     return {"cases": cases, "bad": bad}
+
 
 # ---------------------------------------------------------------------------- PatchEmbedding
 PE_CASES = [
@@ -159,6 +162,7 @@ def _probe_pe_case(cls: Any, cfg: dict, batch: int, dtype: torch.dtype, seed: in
 
 def probe_patch_embedding(cls: Any) -> dict:
     return {"cases": [guarded(lambda c=c: _probe_pe_case(cls, *c[1:])) for c in PE_CASES]}
+
 
 # ---------------------------------------------------------------------------- EncoderBlock
 BLOCK_CASES = [

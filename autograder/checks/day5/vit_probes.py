@@ -132,6 +132,7 @@ def probe_vision_transformer(cls: Any) -> dict:
         "cases": [guarded(lambda c=c: _probe_model_case(cls, c[1], VIT_B16, vit_shapes, *c[2:])) for c in VIT_CASES]
     }
 
+
 # ---------------------------------------------------------------------------- MeanPoolViT
 MEAN_POOL_CASES = [
     # (description, config or None for the defaults, batch, dtype, seed, small_tokens, gradients)
@@ -194,6 +195,7 @@ def probe_mean_pool(cls: Any) -> dict:
         "defaults": guarded(lambda: _probe_mean_pool_defaults(cls)),
     }
 
+
 # ---------------------------------------------------------------------------- attention rollout
 def _softmaxed(seed: int, *shape: int, dtype: torch.dtype = torch.float32, sharp: float = 2.0) -> torch.Tensor:
     return torch.softmax(randn(seed, *shape, dtype=dtype) * sharp, dim=-1)
@@ -227,6 +229,7 @@ def probe_rollout(fn: Any) -> dict:
         modified = len(given) != len(before) or any(not torch.equal(a, b) for a, b in zip(attentions, before, strict=True))
         cases.append({"out": out, "modified": modified})
     return {"cases": cases}
+
 
 # ---------------------------------------------------------------------------- interpolate_pos_embed
 def interp_cases() -> list[tuple[str, torch.Tensor, int, int]]:

@@ -37,6 +37,7 @@ def column_major(x: torch.Tensor, ws: int) -> torch.Tensor:
     x = x.reshape(B, H // ws, ws, W // ws, ws, C)
     return x.permute(0, 3, 1, 2, 4, 5).reshape(-1, ws, ws, C)
 
+
 # ---------------------------------------------------------------------------- relative position index
 def index_hint(got: Any, ws: int) -> str:
     coords = torch.stack(torch.meshgrid(torch.arange(ws), torch.arange(ws), indexing="ij")).flatten(1)
@@ -55,6 +56,7 @@ def index_hint(got: Any, ws: int) -> str:
             return hint
     return "index[i, j] = (dy + ws - 1) * (2ws - 1) + (dx + ws - 1) with (dy, dx) = position of token i minus that of token j"
 
+
 # ---------------------------------------------------------------------------- shifted-window mask
 def mask_hint(got: Any, H: int, W: int, ws: int, shift: int, expected: torch.Tensor) -> str:
     values = set(np.unique(array(got)).tolist()) if is_tensor(got) else set()
@@ -72,6 +74,7 @@ def mask_hint(got: Any, H: int, W: int, ws: int, shift: int, expected: torch.Ten
                 "[size-shift, size): the mask does not apply the block's per-axis rule")
     return ("label the rolled map by strips [0, size-ws), [size-ws, size-shift), [size-shift, size) along each axis, "
             "cut the labels into windows row-major, and compare labels of every query/key pair")
+
 
 # ---------------------------------------------------------------------------- window attention
 def wa_reference(i: int, transposed: bool = False, scale_dim: bool = False) -> torch.Tensor:
@@ -121,6 +124,7 @@ def torchvision_window_attention(x: torch.Tensor, params: dict, ws: int, heads: 
         qkv_bias=params.get("qkv.bias"), proj_bias=params["proj.bias"], training=False,
     )
     return out.reshape(x.shape)
+
 
 # ---------------------------------------------------------------------------- Swin blocks
 def _block_label(name: str, case: tuple) -> str:

@@ -15,10 +15,12 @@ from autograder.reference import day6_swin as ref
 
 F32, F64 = torch.float32, torch.float64
 
+
 # ---------------------------------------------------------------------------- judge helpers
 def _load(module: Any, params: dict[str, torch.Tensor]) -> Any:
     """Load the seeded parameters strictly (names and shapes are fixed by the contract)."""
     return guarded(lambda: (module.load_state_dict(params, strict=True), None)[1])
+
 
 # ---------------------------------------------------------------------------- FLOP formulas
 # Beyond the friendly cases: windows that do not divide the map, a window larger than the map,
@@ -35,6 +37,7 @@ def probe_msa_flops(fn: Any) -> dict:
 
 def probe_wmsa_flops(fn: Any) -> dict:
     return {"values": [attempt(fn, *case) for case in WMSA_CASES]}
+
 
 # ---------------------------------------------------------------------------- partition / reverse
 def partition_cases() -> list[tuple[str, torch.Tensor, int]]:
@@ -85,12 +88,14 @@ def probe_window_reverse(fn: Any) -> dict:
         cases.append({"out": attempt(fn, windows, ws, H, W), "modified": not torch.equal(before, windows)})
     return {"cases": cases}
 
+
 # ---------------------------------------------------------------------------- relative position index
 INDEX_SIZES = (1, 2, 3, 4, 5, 7, 8, 12)
 
 
 def probe_relative_position_index(fn: Any) -> dict:
     return {"indices": [attempt(fn, ws) for ws in INDEX_SIZES]}
+
 
 # ---------------------------------------------------------------------------- shifted-window mask
 # (H, W, ws, shift): non-square maps, a shift of ws - 1, maps with a single row (H == ws) or a single
@@ -103,6 +108,7 @@ MASK_CASES = [
 
 def probe_shifted_window_mask(fn: Any) -> dict:
     return {"masks": [attempt(fn, *case) for case in MASK_CASES]}
+
 
 # ---------------------------------------------------------------------------- window attention
 WA_CASES = [
@@ -163,6 +169,7 @@ def _wa_run(cls: Any, i: int) -> dict:
 def probe_window_attention(cls: Any) -> dict:
     return {"cases": [guarded(lambda i=i: _wa_run(cls, i)) for i in range(len(WA_CASES))]}
 
+
 # ---------------------------------------------------------------------------- patch merging
 PM_CASES = [
     ("a (2, 8, 8, 4) map", (2, 8, 8, 4), F32),
@@ -193,6 +200,7 @@ def _pm_run(cls: Any, i: int) -> dict:
 
 def probe_patch_merging(cls: Any) -> dict:
     return {"cases": [guarded(lambda i=i: _pm_run(cls, i)) for i in range(len(PM_CASES))]}
+
 
 # ---------------------------------------------------------------------------- Swin blocks
 BLOCK_CASES = [

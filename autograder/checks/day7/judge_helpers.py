@@ -29,6 +29,7 @@ def expect_cases(j: Judge, data: Any, count: int, what: str, key: str = "cases")
         return j.fail(f"{what}: expected exactly {count} results, one per case, got {len(got)}")
     return True
 
+
 # ---------------------------------------------------------------------------- warmup_cosine_lr
 def reference_lr(step: int, total: int, warmup: int, base: float, min_lr: float) -> float:
     if step < warmup:
@@ -52,15 +53,18 @@ def lr_hint(args: tuple, got: float) -> str:
         return "the cosine decays from base_lr to min_lr: min_lr + (base_lr - min_lr) * (1 + cos(pi p)) / 2"
     return "after warmup: min_lr + (base_lr - min_lr) * (1 + cos(pi p)) / 2"
 
+
 # ---------------------------------------------------------------------------- accuracy
 def reference_accuracy(logits: torch.Tensor, targets: torch.Tensor, topk: tuple[int, ...]) -> list[float]:
     order = logits.argsort(dim=1, descending=True)
     return [float((order[:, :k] == targets[:, None]).any(1).double().mean()) for k in topk]
 
+
 # ---------------------------------------------------------------------------- instrumented models
 def as_stored(value: torch.Tensor) -> np.ndarray:
     """A reference state_dict entry the way `_state` stores it."""
     return (value.reshape(1) if value.dim() == 0 else value).numpy()
+
 
 # ---------------------------------------------------------------------------- train_one_epoch
 def reference_train(kind: str, seed: int, sizes: tuple[int, ...], opt_name: str, use_sched: bool, amp: bool, start_eval: bool,
@@ -101,6 +105,7 @@ def check_stats(j: Judge, result: Any, what: str) -> dict | None:
         return None
     return result
 
+
 # ---------------------------------------------------------------------------- evaluate
 def cumsum(sizes: tuple[int, ...]) -> list[int]:
     out, total = [], 0
@@ -108,6 +113,7 @@ def cumsum(sizes: tuple[int, ...]) -> list[int]:
         total += n
         out.append(total)
     return out
+
 
 # ---------------------------------------------------------------------------- SmallViT
 def reference_vit(kwargs: dict, seed: int, dtype: torch.dtype) -> Any:
@@ -194,6 +200,7 @@ def judge_drop_path(got: Any, j: Judge) -> None:
     mixed = (attn_dropped != mlp_dropped).mean()
     j.expect(low <= mixed <= high, f"{what}: the attention and MLP branches were dropped together in {1 - mixed:.0%} of "
              "the rows; draw the two branches independently (two stochastic-depth calls per block)")
+
 
 # ---------------------------------------------------------------------------- train_vit
 # The two-digit images: two of scikit-learn's digits side by side, label = the left (tens) digit.

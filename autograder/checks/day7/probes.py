@@ -19,6 +19,7 @@ from autograder.harness import attempt, guarded, plain, randn, seeded
 # the sandbox hides while this day is graded (the held-out digits must not be readable there).
 TRAIN_FILE, HELDOUT_FILE = "day7_digitpairs_train.npz", "day7_digitpairs_heldout.npz"
 
+
 # ---------------------------------------------------------------------------- warmup_cosine_lr
 def lr_cases() -> list[tuple[str, tuple]]:
     """(description, (step, total_steps, warmup_steps, base_lr, min_lr))."""
@@ -57,6 +58,7 @@ def probe_lr(fn: Any) -> dict:
     default_min = attempt(fn, 50, 100, 10, 1.0)  # min_lr must default to 0
     return {"values": out, "default_min": default_min}
 
+
 # ---------------------------------------------------------------------------- accuracy
 def accuracy_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, tuple[int, ...] | None]]:
     """(description, logits, targets, topk or None for the default)."""
@@ -89,6 +91,7 @@ def probe_accuracy(fn: Any) -> dict:
         out = attempt(fn, logits, targets) if topk is None else attempt(fn, logits, targets, topk=topk)
         results.append({"out": out, "modified": not torch.equal(before, logits)})
     return {"cases": results}
+
 
 # ---------------------------------------------------------------------------- instrumented models
 class _Spy(nn.Module):
@@ -148,6 +151,7 @@ def _spy(model: nn.Module) -> _Spy:
 def _state(model: nn.Module) -> dict[str, Any]:
     """The state_dict as plain data; 0-d entries (num_batches_tracked) as shape (1,), which survives the wire."""
     return {k: plain(v.reshape(1) if v.dim() == 0 else v) for k, v in model.state_dict().items()}
+
 
 # ---------------------------------------------------------------------------- train_one_epoch
 # (description, model kind, seed, batch sizes, optimizer, use a scheduler, amp, start in eval mode, a generator loader)
@@ -212,6 +216,7 @@ def probe_train(fn: Any) -> dict:
 
         cases.append(guarded(run))
     return {"cases": cases}
+
 
 # ---------------------------------------------------------------------------- evaluate
 # (description, model kind, seed, batch sizes, a generator loader, dtype)

@@ -116,6 +116,7 @@ def probe_small_vit(cls: Any) -> dict:
 
     return {"cases": cases, "refused": refused, "drop": guarded(drop)}
 
+
 # ---------------------------------------------------------------------------- train_vit
 GRADING_SEED = 0
 # The grader renames the classes (digit d is class CLASS_ORDER[d]), so weights prepared elsewhere with
