@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.checks.day1.judge_helpers import NAN_HINT, padded_mask_free, pairs, probe_data, probed_results, reference_sdpa
+from autograder.checks.day1.judge_helpers import NAN_HINT, padded_mask_free, pairs, probe_data, reference_sdpa
 from autograder.checks.day1.probes import (
     CAUSAL_BY_KEYWORD,
     CAUSAL_SIZES,
@@ -47,7 +47,7 @@ def judge_softmax(data: dict, j: Judge) -> None:
     if not probe_data(j, data, "softmax"):
         return
     inputs = softmax_inputs()
-    probed = probed_results(j, data, "cases", len(inputs), "the softmax cases")
+    probed = j.results(data, "cases", len(inputs), "the softmax cases")
     for (what, x, how), case in pairs(inputs, probed):
         what = f"softmax on {what}"
         if not isinstance(case, dict):
@@ -85,7 +85,7 @@ def judge_sdpa(data: dict, j: Judge) -> None:
     if not probe_data(j, data, "scaled_dot_product_attention"):
         return
     cases = sdpa_cases()
-    probed = probed_results(j, data, "cases", len(cases), "the attention cases")
+    probed = j.results(data, "cases", len(cases), "the attention cases")
     for (what, inputs, _), case in pairs(cases, probed):
         what = f"scaled_dot_product_attention with {what}"
         if not isinstance(case, dict):
@@ -126,7 +126,7 @@ def judge_sdpa(data: dict, j: Judge) -> None:
             j.expect_close(out, ref_out, f"{what}: out", atol=1e-5, rtol=1e-4, hint="out = weights @ v")
         j.expect(case.get("modified") is False, f"{what} changed an input tensor in place")
     masks = grad_masks()
-    grads = probed_results(j, data, "grads", len(masks), "the backward cases")
+    grads = j.results(data, "grads", len(masks), "the backward cases")
     for (what, mask), got in pairs(masks, grads):
         what = f"backward through scaled_dot_product_attention with {what}"
         if not j.expect_ok(got, what):
@@ -151,7 +151,7 @@ def judge_causal_mask(data: dict, j: Judge) -> None:
     if not probe_data(j, data, "causal_mask"):
         return
     calls = [(n, f"causal_mask({n})") for n in CAUSAL_SIZES] + [(CAUSAL_BY_KEYWORD, f"causal_mask(n={CAUSAL_BY_KEYWORD})")]
-    masks = probed_results(j, data, "masks", len(calls), "the causal_mask calls")
+    masks = j.results(data, "masks", len(calls), "the causal_mask calls")
     for (n, what), got in pairs(calls, masks):
         if not j.expect_tensor(got, what, shape=(n, n)):
             continue
@@ -171,7 +171,7 @@ def judge_padded_attention(data: dict, j: Judge) -> None:
     if not probe_data(j, data, "padded_attention"):
         return
     cases = padded_cases()
-    probed = probed_results(j, data, "cases", len(cases), "the padded_attention cases")
+    probed = j.results(data, "cases", len(cases), "the padded_attention cases")
     for (what, inputs), case in pairs(cases, probed):
         what = f"padded_attention with {what}"
         if not isinstance(case, dict):

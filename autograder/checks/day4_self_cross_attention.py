@@ -15,7 +15,6 @@ from __future__ import annotations
 import torch
 
 from autograder.checks.day4.judge_helpers import (
-    _results,
     judge_module,
     judge_sincos_bad_dims,
     judge_sincos_cases,
@@ -46,7 +45,7 @@ REGISTRY = Registry("day4_self_cross_attention")
 @REGISTRY.exercise("split_heads", probe_split_heads)
 def judge_split_heads(data: dict, j: Judge) -> None:
     cases = split_cases()
-    results = _results(data, "cases", len(cases), j, "split_heads")
+    results = j.results(data, "cases", len(cases), "split_heads")
     if results is None:
         return
     for (what, x, h), case in zip(cases, results, strict=True):
@@ -65,7 +64,7 @@ def judge_split_heads(data: dict, j: Judge) -> None:
 @REGISTRY.exercise("merge_heads", probe_merge_heads)
 def judge_merge_heads(data: dict, j: Judge) -> None:
     cases = merge_cases()
-    results = _results(data, "cases", len(cases), j, "merge_heads")
+    results = j.results(data, "cases", len(cases), "merge_heads")
     if results is None:
         return
     for (what, x), case in zip(cases, results, strict=True):
@@ -106,8 +105,8 @@ def judge_cross(data: dict, j: Judge) -> None:
 def judge_sincos(data: dict, j: Judge) -> None:
     name = "sincos_pos_embed_2d"
     cases = sincos_cases()
-    results = _results(data, "cases", len(cases), j, name)
-    bad = _results(data, "bad_dims", len(sincos_bad_dims()), j, name)
+    results = j.results(data, "cases", len(cases), name)
+    bad = j.results(data, "bad_dims", len(sincos_bad_dims()), name)
     if results is not None:
         judge_sincos_cases(cases, results, j, name)
     if bad is not None:

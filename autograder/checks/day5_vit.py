@@ -30,7 +30,6 @@ from autograder.checks.day5.judge_helpers import (
     judge_state_keys,
     mean_pool_mistakes,
     patchify_mistakes,
-    probed_cases,
     reference_patchify,
     rollout_mistakes,
     vit_mistakes,
@@ -85,8 +84,8 @@ REGISTRY = Registry("day5_vit")
 @REGISTRY.exercise("patchify", probe_patchify)
 def judge_patchify(data: dict, j: Judge) -> None:
     expected_cases = patchify_cases()
-    cases = probed_cases(j, data, len(expected_cases), "patchify")
-    bad = probed_cases(j, data, len(PATCHIFY_BAD), "patchify on sizes not divisible by p", key="bad")
+    cases = j.results(data, "cases", len(expected_cases), "patchify", records=(dict, str))
+    bad = j.results(data, "bad", len(PATCHIFY_BAD), "patchify on sizes not divisible by p", records=(dict, str))
     for (what, x, p), case in zip(expected_cases if cases else [], cases or [], strict=True):
         what = f"patchify on {what}"
         expected = reference_patchify(x, p)
@@ -107,7 +106,7 @@ def judge_patchify(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("PatchEmbedding", probe_patch_embedding)
 def judge_patch_embedding(data: dict, j: Judge) -> None:
-    cases = probed_cases(j, data, len(PE_CASES), "PatchEmbedding")
+    cases = j.results(data, "cases", len(PE_CASES), "PatchEmbedding", records=(dict, str))
     for (what, cfg, batch, dtype, seed), case in zip(PE_CASES if cases else [], cases or [], strict=True):
         what = f"PatchEmbedding({what})"
         if not j.expect_ok(case, what):
@@ -162,7 +161,7 @@ def judge_patch_embedding(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("EncoderBlock", probe_encoder_block)
 def judge_encoder_block(data: dict, j: Judge) -> None:
-    cases = probed_cases(j, data, len(BLOCK_CASES), "EncoderBlock")
+    cases = j.results(data, "cases", len(BLOCK_CASES), "EncoderBlock", records=(dict, str))
     pairs = zip(BLOCK_CASES if cases else [], cases or [], strict=True)
     for index, ((what, dim, heads, ratio, shape, dtype, seed, scale), case) in enumerate(pairs):
         what = f"EncoderBlock({what})"
@@ -222,7 +221,7 @@ def judge_encoder_block(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("VisionTransformer", probe_vision_transformer)
 def judge_vision_transformer(data: dict, j: Judge) -> None:
-    cases = probed_cases(j, data, len(VIT_CASES), "VisionTransformer")
+    cases = j.results(data, "cases", len(VIT_CASES), "VisionTransformer", records=(dict, str))
     for (what, cfg, batch, dtype, seed, small, grads), case in zip(VIT_CASES if cases else [], cases or [], strict=True):
         what = f"VisionTransformer: {what}"
         if not j.expect_ok(case, what):
@@ -267,7 +266,7 @@ def judge_vision_transformer(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("MeanPoolViT", probe_mean_pool)
 def judge_mean_pool(data: dict, j: Judge) -> None:
-    cases = probed_cases(j, data, len(MEAN_POOL_CASES), "MeanPoolViT")
+    cases = j.results(data, "cases", len(MEAN_POOL_CASES), "MeanPoolViT", records=(dict, str))
     for (what, cfg, batch, dtype, seed, small, grads), case in zip(MEAN_POOL_CASES if cases else [], cases or [], strict=True):
         what = f"MeanPoolViT: {what}"
         if not j.expect_ok(case, what):
@@ -313,7 +312,7 @@ def judge_mean_pool(data: dict, j: Judge) -> None:
 @REGISTRY.exercise("attention_rollout", probe_rollout)
 def judge_rollout(data: dict, j: Judge) -> None:
     expected_cases = rollout_cases()
-    cases = probed_cases(j, data, len(expected_cases), "attention_rollout")
+    cases = j.results(data, "cases", len(expected_cases), "attention_rollout", records=(dict, str))
     for (what, attentions), case in zip(expected_cases if cases else [], cases or [], strict=True):
         what = f"attention_rollout on {what}"
         expected = reference_rollout(attentions)
@@ -333,7 +332,7 @@ def judge_rollout(data: dict, j: Judge) -> None:
 @REGISTRY.exercise("interpolate_pos_embed", probe_interpolate)
 def judge_interpolate(data: dict, j: Judge) -> None:
     expected_cases = interp_cases()
-    cases = probed_cases(j, data, len(expected_cases), "interpolate_pos_embed")
+    cases = j.results(data, "cases", len(expected_cases), "interpolate_pos_embed", records=(dict, str))
     for (what, pos, grid, prefix), case in zip(expected_cases if cases else [], cases or [], strict=True):
         what = f"interpolate_pos_embed on {what} (num_prefix_tokens={prefix})"
         expected = reference_interpolate_pos_embed(pos, grid, prefix)

@@ -24,7 +24,6 @@ from autograder.checks.day6.judge_helpers import (
     judge_blocks,
     judge_wa_grads,
     mask_hint,
-    probed_cases,
     single_window_axis,
     torchvision_window_attention,
     wa_reference,
@@ -67,7 +66,7 @@ REGISTRY = Registry("day6_swin")
 
 @REGISTRY.exercise("msa_flops", probe_msa_flops)
 def judge_msa_flops(data: dict, j: Judge) -> None:
-    values = probed_cases(data, "values", len(MSA_CASES), j, "msa_flops")
+    values = j.results(data, "values", len(MSA_CASES), "msa_flops")
     if values is None:
         return
     for (h, w, C), got in zip(MSA_CASES, values, strict=True):
@@ -80,7 +79,7 @@ def judge_msa_flops(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("wmsa_flops", probe_wmsa_flops)
 def judge_wmsa_flops(data: dict, j: Judge) -> None:
-    values = probed_cases(data, "values", len(WMSA_CASES), j, "wmsa_flops")
+    values = j.results(data, "values", len(WMSA_CASES), "wmsa_flops")
     if values is None:
         return
     for (h, w, C, M), got in zip(WMSA_CASES, values, strict=True):
@@ -105,7 +104,7 @@ def judge_wmsa_flops(data: dict, j: Judge) -> None:
 @REGISTRY.exercise("window_partition", probe_window_partition)
 def judge_window_partition(data: dict, j: Judge) -> None:
     expected_cases = partition_cases()
-    cases = probed_cases(data, "cases", len(expected_cases), j, "window_partition")
+    cases = j.results(data, "cases", len(expected_cases), "window_partition")
     if cases is None:
         return
     for (what, x, ws), case in zip(expected_cases, cases, strict=True):
@@ -128,7 +127,7 @@ def judge_window_partition(data: dict, j: Judge) -> None:
 @REGISTRY.exercise("window_reverse", probe_window_reverse)
 def judge_window_reverse(data: dict, j: Judge) -> None:
     expected_cases = reverse_cases()
-    cases = probed_cases(data, "cases", len(expected_cases), j, "window_reverse")
+    cases = j.results(data, "cases", len(expected_cases), "window_reverse")
     if cases is None:
         return
     for (what, windows, ws, H, W), case in zip(expected_cases, cases, strict=True):
@@ -151,7 +150,7 @@ def judge_window_reverse(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("relative_position_index", probe_relative_position_index)
 def judge_relative_position_index(data: dict, j: Judge) -> None:
-    indices = probed_cases(data, "indices", len(INDEX_SIZES), j, "relative_position_index")
+    indices = j.results(data, "indices", len(INDEX_SIZES), "relative_position_index")
     if indices is None:
         return
     for ws, got in zip(INDEX_SIZES, indices, strict=True):
@@ -172,7 +171,7 @@ def judge_relative_position_index(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("shifted_window_mask", probe_shifted_window_mask)
 def judge_shifted_window_mask(data: dict, j: Judge) -> None:
-    masks = probed_cases(data, "masks", len(MASK_CASES), j, "shifted_window_mask")
+    masks = j.results(data, "masks", len(MASK_CASES), "shifted_window_mask")
     if masks is None:
         return
     for (H, W, ws, shift), got in zip(MASK_CASES, masks, strict=True):
@@ -192,7 +191,7 @@ def judge_shifted_window_mask(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("WindowAttention", probe_window_attention)
 def judge_window_attention(data: dict, j: Judge) -> None:
-    cases = probed_cases(data, "cases", len(WA_CASES), j, "WindowAttention")
+    cases = j.results(data, "cases", len(WA_CASES), "WindowAttention")
     if cases is None:
         return
     for i, case in enumerate(cases):
@@ -242,7 +241,7 @@ def judge_window_attention(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("PatchMerging", probe_patch_merging)
 def judge_patch_merging(data: dict, j: Judge) -> None:
-    cases = probed_cases(data, "cases", len(PM_CASES), j, "PatchMerging")
+    cases = j.results(data, "cases", len(PM_CASES), "PatchMerging")
     if cases is None:
         return
     for i, case in enumerate(cases):

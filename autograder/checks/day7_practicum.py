@@ -31,7 +31,6 @@ from autograder.checks.day7.judge_helpers import (
     check_stats,
     contract_grads,
     cumsum,
-    expect_cases,
     heldout_accuracy,
     judge_drop_path,
     lr_hint,
@@ -75,7 +74,7 @@ SANDBOX_HIDE = ("sklearn/datasets/data/digits.csv.gz",)
 
 @REGISTRY.exercise("warmup_cosine_lr", probe_lr)
 def judge_lr(data: dict, j: Judge) -> None:
-    if not expect_cases(j, data, len(lr_cases()), "warmup_cosine_lr", key="values"):
+    if j.results(data, "values", len(lr_cases()), "warmup_cosine_lr") is None:
         return
     wrong = 0
     for (what, args), got in zip(lr_cases(), data["values"], strict=True):
@@ -100,7 +99,7 @@ def judge_lr(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("accuracy", probe_accuracy)
 def judge_accuracy(data: dict, j: Judge) -> None:
-    if not expect_cases(j, data, len(accuracy_cases()), "accuracy"):
+    if j.results(data, "cases", len(accuracy_cases()), "accuracy") is None:
         return
     for (what, logits, targets, topk), case in zip(accuracy_cases(), data["cases"], strict=True):
         what = f"accuracy on {what}"
@@ -139,7 +138,7 @@ def judge_accuracy(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("train_one_epoch", probe_train)
 def judge_train(data: dict, j: Judge) -> None:
-    if not expect_cases(j, data, len(TRAIN_CASES), "train_one_epoch"):
+    if j.results(data, "cases", len(TRAIN_CASES), "train_one_epoch") is None:
         return
     for case_spec, case in zip(TRAIN_CASES, data["cases"], strict=True):
         what, kind, seed, sizes, opt_name, use_sched, amp, start_eval, generator = case_spec
@@ -220,7 +219,7 @@ def judge_train(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("evaluate", probe_evaluate)
 def judge_evaluate(data: dict, j: Judge) -> None:
-    if not expect_cases(j, data, len(EVAL_CASES), "evaluate"):
+    if j.results(data, "cases", len(EVAL_CASES), "evaluate") is None:
         return
     for (what, kind, seed, sizes, generator, dtype), case in zip(EVAL_CASES, data["cases"], strict=True):
         what = f"evaluate with {what}"
@@ -281,7 +280,7 @@ def judge_evaluate(data: dict, j: Judge) -> None:
 
 @REGISTRY.exercise("SmallViT", probe_small_vit)
 def judge_small_vit(data: dict, j: Judge) -> None:
-    if not expect_cases(j, data, len(VIT_CASES), "SmallViT"):
+    if j.results(data, "cases", len(VIT_CASES), "SmallViT") is None:
         return
     for (what, kwargs, batch, seed, dtype), case in zip(VIT_CASES, data["cases"], strict=True):
         what = f"SmallViT with {what}"

@@ -16,7 +16,7 @@ from autograder.harness import Judge, describe
 
 # ---------------------------------------------------------------------------- softmax
 def pairs(expected: list, probed: list | None) -> list[tuple[Any, Any]]:
-    """Each expected case with its probed result; none when the probe's list was rejected by ``probed_results``."""
+    """Each expected case with its probed result; none when the probe's list was rejected by ``Judge.results``."""
     return [] if probed is None else list(zip(expected, probed, strict=True))
 
 
@@ -28,18 +28,6 @@ def probe_data(j: Judge, data: Any, exercise: str) -> bool:
         f"the grader received {describe(data)} instead of the results of {exercise}; "
         "the checks could not run (run every cell in order and submit again)"
     )
-
-
-def probed_results(j: Judge, data: Any, key: str, count: int, what: str) -> list | None:
-    """The probe's list under ``key`` if it holds exactly ``count`` entries; otherwise one clear failure."""
-    got = data.get(key) if isinstance(data, dict) else None
-    if isinstance(got, list) and len(got) == count:
-        return got
-    j.fail(
-        f"the grader expected {count} results for {what} but received {describe(got)}; "
-        "the checks could not run (run every cell in order and submit again)"
-    )
-    return None
 
 
 # --------------------------------------------------------------- scaled dot-product attention

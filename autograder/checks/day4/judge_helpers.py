@@ -17,18 +17,6 @@ from autograder.checks.day4.probes import Case, case_inputs, case_mask, seeded_p
 from autograder.harness import ERROR_KEY, Judge, array, describe, dtype_name, is_error, randn
 
 
-def _results(data: Any, key: str, expected: int, j: Judge, name: str) -> list | None:
-    """``data[key]`` if it is a list of exactly ``expected`` probed results; else record why and return None."""
-    got = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(got, list):
-        j.fail(f"{name}: the hidden checks received no results for '{key}' (the probe did not run to the end)")
-        return None
-    if len(got) != expected:
-        j.fail(f"{name}: the hidden checks expected {expected} results for '{key}' and received {len(got)}")
-        return None
-    return got
-
-
 # ---------------------------------------------------------------------------- split / merge heads
 def reference_split(x: torch.Tensor, h: int) -> torch.Tensor:
     b, n, c = x.shape
@@ -103,7 +91,7 @@ def _reference(case: Case, cross: bool) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def judge_module(data: dict, j: Judge, cases: list[Case], grad_case: Case, cross: bool, name: str) -> None:
-    results = _results(data, "cases", len(cases), j, name)
+    results = j.results(data, "cases", len(cases), name)
     if results is None:
         return
     shapes_reported = False

@@ -27,26 +27,6 @@ def describe(value: Any) -> str:
     return f"{type(value).__name__} {str(value)[:80]}"
 
 
-def probed_cases(j: Judge, data: Any, expected: int, what: str, key: str = "cases") -> list | None:
-    """The probed case list, if it holds exactly the ``expected`` number of cases; else a clear failure."""
-    if not j.expect_ok(data, f"checking {what}"):
-        return None
-    cases = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(cases, list) or len(cases) != expected or not all(isinstance(c, (dict, str)) for c in cases):
-        if not isinstance(cases, list):
-            got = describe(cases)
-        elif len(cases) != expected:
-            got = f"{len(cases)} results"
-        else:
-            got = "results that are not the records the checks write"
-        j.fail(
-            f"the checks of {what} ran {expected} cases but received {got}: the checks did not complete "
-            "(did your code stop them, or change the function or class while they ran?)"
-        )
-        return None
-    return cases
-
-
 def diagnose(value: Any, alternatives: list[tuple[str, torch.Tensor]], atol: float = 1e-4, rtol: float = 1e-3) -> str:
     """The explanation of the first known mistake whose output matches the student's, else ''."""
     for explanation, alt in alternatives:

@@ -12,25 +12,11 @@ import torch
 import torch.nn.functional as F
 
 from autograder.checks.day6.probes import F32, F64, WA_CASES, block_inputs, wa_inputs
-from autograder.harness import Judge, array, close, describe, dtype_name, is_tensor, randn
+from autograder.harness import Judge, array, close, dtype_name, is_tensor, randn
 from autograder.reference import day6_swin as ref
 
 
 # ---------------------------------------------------------------------------- judge helpers
-def probed_cases(data: Any, key: str, expected: int, j: Judge, what: str) -> list | None:
-    """The probed results under ``key``: exactly ``expected`` of them, or a failure that says why."""
-    if not j.expect_ok(data, what):
-        return None
-    got = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(got, list):
-        j.fail(f"{what}: the checks expected a list of {expected} results and got {describe(got)}")
-        return None
-    if len(got) != expected:
-        j.fail(f"{what}: the checks ran {expected} cases but received results for {len(got)}")
-        return None
-    return got
-
-
 # ---------------------------------------------------------------------------- partition / reverse
 def column_major(x: torch.Tensor, ws: int) -> torch.Tensor:
     B, H, W, C = x.shape
@@ -142,7 +128,7 @@ def _torchvision_block(case: tuple, params: dict) -> Any:
 def judge_blocks(name: str, table: list, seed: int, grad_case: int, data: dict, j: Judge) -> dict[int, bool]:
     """Compare every case with torchvision's block; return which cases passed."""
     passed: dict[int, bool] = {}
-    cases = probed_cases(data, "cases", len(table), j, name)
+    cases = j.results(data, "cases", len(table), name)
     if cases is None:
         return passed
     for i, case in enumerate(cases):

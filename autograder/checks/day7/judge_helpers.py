@@ -15,19 +15,7 @@ import torch.nn.functional as F
 
 from autograder.checks.day7.probes import HELDOUT_FILE, TRAIN_FILE, train_setup
 from autograder.checks.day7.vit_probes import DROP_ARGS, DROP_ROWS, DROP_SEED, as_images, filled, pairs_file
-from autograder.harness import Judge, array, describe, is_error, is_tensor, randn
-
-
-def expect_cases(j: Judge, data: Any, count: int, what: str, key: str = "cases") -> bool:
-    """The probe's results must be exactly one per case the judge rebuilt (an empty or short list fails)."""
-    if is_error(data):
-        return j.fail(f"{what}: the checks could not run: {describe(data)}")
-    got = data.get(key) if isinstance(data, dict) else None
-    if not isinstance(got, list):
-        return j.fail(f"{what}: expected a list of {count} results, got {describe(got)}")
-    if len(got) != count:
-        return j.fail(f"{what}: expected exactly {count} results, one per case, got {len(got)}")
-    return True
+from autograder.harness import Judge, array, describe, is_tensor, randn
 
 
 # ---------------------------------------------------------------------------- warmup_cosine_lr
