@@ -20,9 +20,11 @@ notebook. Messages say what is wrong in words a student can act on.
 
 Helpers written once for every day: probe side :func:`plain`, :func:`attempt`, :func:`guarded`,
 :class:`Case`, :func:`state_shapes`, :func:`param_grads`, :func:`randn`, :func:`seeded`; judge side
-(``autograder/judging.py``, re-exported here) :class:`Judge` (``expect_*``, ``each``,
+(``autograder/judging.py``, re-exported here) :class:`Judge` (``expect_*``, ``each``, ``results``,
 ``expect_state``, ``expect_grads``), :func:`close`, :func:`dtype_name`; rules an exercise enforces
-(``autograder/rules.py``) through :meth:`Registry.ban`.
+(``autograder/rules.py``) through :meth:`Registry.ban`. Module exercises add
+``autograder/probes.py`` (seeded weights and inputs, a module run on cases) and its judge-side twin
+``autograder/comparisons.py``.
 """
 
 from __future__ import annotations

@@ -162,6 +162,27 @@ class Judge:
             return []
         return list(zip(expected, received, strict=True))
 
+    def results(self, data: Plain, key: str, count: int, what: str, records: tuple[type, ...] = ()) -> list | None:
+        """The probe's list ``data[key]``, if it holds exactly ``count`` results (one per case the judge
+        rebuilt) and, with ``records``, each is one of those types; otherwise one clear failure and None.
+        """
+        if is_error(data):
+            self.fail(f"{what}: the checks could not run: {data[ERROR_KEY]}")
+            return None
+        if not isinstance(data, dict) or key not in data:
+            self.fail(f"{what}: the checks did not report their results (got {describe(data)}); "
+                      "run every cell in order and submit again")
+            return None
+        before = len(self.failures)
+        got = [result for _, result in self.each(range(count), data[key], what)]
+        if len(self.failures) > before:
+            return None
+        if records and not all(isinstance(r, records) for r in got):
+            self.fail(f"{what}: the results are not the records the checks write "
+                      "(did your code stop them, or change the function or class while they ran?)")
+            return None
+        return got
+
     def expect_tensor(
         self,
         value: Plain,

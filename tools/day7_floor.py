@@ -4,7 +4,7 @@
     python tools/day7_floor.py --seeds 5 --no-variants
 
 Runs exactly what the hidden check of ``train_vit`` runs (``train_and_report`` + ``heldout_accuracy``
-from ``autograder/checks/day7_practicum.py``) with one torch thread, as in the grading sandbox, and
+from ``autograder/checks/day7/``, the checks of ``day7_practicum``) with one torch thread, as in the grading sandbox, and
 prints one JSON line per run and a summary (min / median / max held-out accuracy, seconds). The
 floor ``ACCURACY_FLOOR`` in the checks module is set from this distribution.
 """
@@ -40,7 +40,8 @@ def solution_namespace(replace: dict[str, str] | None = None) -> dict:
 
 
 def measure(fn, seed: int) -> dict:
-    from autograder.checks.day7_practicum import heldout_accuracy, train_and_report
+    from autograder.checks.day7.judge_helpers import heldout_accuracy
+    from autograder.checks.day7.vit_probes import train_and_report
 
     wall, cpu = time.perf_counter(), time.process_time()
     data = train_and_report(fn, seed)

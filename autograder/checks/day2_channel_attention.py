@@ -1,317 +1,59 @@
 """Hidden checks for day2_channel_attention: SEBlock, eca_kernel_size, ECABlock, SEBasicBlock.
 
 The judge recomputes every reference functionally (``autograder.reference.day2_channel_attention``)
-from the same seeded weights the probe loads into the student's module. The module helpers here
-(seeded weights, running a module on cases, comparing gradients) are reused by day 3.
+from the same seeded weights the probe loads into the student's module. Running a module on seeded
+cases is :mod:`autograder.probes`; comparing its outputs and gradients, :mod:`autograder.comparisons`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
-import torch.nn as nn
 
-from autograder.harness import Judge, Registry, array, attempt, describe, guarded, is_error, is_tensor, plain, randn
+from autograder.checks.day2.judge_helpers import BLOCK_HINT, block_wrong, eca_wrong, out_shape, se_wrong
+from autograder.checks.day2.probes import (
+    BLOCK_CONFIGS,
+    ECA_CONFIGS,
+    ECA_K_CASES,
+    LOCALITY,
+    SE_CONFIGS,
+    SHUT,
+    block_inputs,
+    block_shapes,
+    block_state,
+    eca_shapes,
+    locality_pair,
+    probe_eca,
+    probe_eca_kernel_size,
+    probe_se,
+    probe_se_basic_block,
+    se_shapes,
+    shut_state,
+)
+from autograder.comparisons import (
+    expect_count,
+    field,
+    input_label,
+    judge_grads,
+    judge_outputs,
+    judge_structure,
+    reference_grads,
+    too_many,
+)
+from autograder.harness import Judge, Registry, array, describe, is_tensor, randn
+from autograder.probes import make_inputs, same_mean_pair, seeded_state
 from autograder.reference import day2_channel_attention as ref
 
 REGISTRY = Registry("day2_channel_attention")
 
-Shapes = dict[str, tuple[int, ...]]
-
-
-# ---------------------------------------------------------------------------- shared module helpers
-def seeded_state(shapes: Shapes, seed: int, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    """Weights for the contract's parameter names: N(0, 1) scaled by 1/sqrt(fan_in) (biases 0.5).
-
-    Moderate scales keep sigmoid gates away from 0 and 1, where wrong code would look right.
-    """
-    state = {}
-    for i, name in enumerate(sorted(shapes)):
-        shape = shapes[name]
-        t = randn(seed * 100 + i, *shape, dtype=torch.float64)
-        scale = 1.5 / math.sqrt(math.prod(shape[1:])) if len(shape) > 1 else 0.5
-        state[name] = (t * scale).to(dtype)
-    return state
-
-
-def positive_input(seed: int, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A feature map with no zeros (so out / x recovers a multiplicative gate) and varied channel stats."""
-    x = randn(seed, *shape, dtype=torch.float64)
-    scale = 0.5 + torch.arange(shape[1], dtype=torch.float64).remainder(5)[None, :, None, None] * 0.4
-    return (x * scale + 0.3 * torch.sign(x)).to(dtype)
-
-
-def probe_module_cases(
-    build: Callable[[], nn.Module],
-    shapes: Shapes,
-    seed: int,
-    inputs: list[torch.Tensor],
-    grad_weight_seed: int | None = None,
-) -> dict:
-    """Build a module, load seeded weights, run it on each input (float64 inputs in a .double() copy).
-
-    Returns plain data: state_dict keys and shapes, load error if any, per-input output, whether
-    the input was modified, and gradients of sum(out * w) for the first input.
-    """
-    module = build()
-    keys = {k: [int(s) for s in v.shape] for k, v in module.state_dict().items()}
-    result: dict[str, Any] = {"keys": keys, "cases": []}
-    state = seeded_state(shapes, seed)
-    loaded = guarded(lambda: (module.load_state_dict(state, strict=True), None)[1])
-    result["load"] = loaded
-    if is_error(loaded):
-        return result
-    module.eval()
-    for x in inputs:
-        m = module
-        if x.dtype == torch.float64:  # a fresh float64 copy: the module must keep the input's dtype
-            m = _double_copy(build, state)
-            if isinstance(m, dict):  # error record
-                result["cases"].append({"out": m, "modified": False})
-                continue
-        x_in = x.clone()
-        out = attempt(m, x_in)
-        result["cases"].append({"out": out, "modified": not torch.equal(x_in, x)})
-    if grad_weight_seed is not None:
-        result["grads"] = guarded(lambda: _grads(module, inputs[0], grad_weight_seed))
-    return result
-
-
-def _double_copy(build: Callable[[], nn.Module], state: dict[str, torch.Tensor]) -> Any:
-    try:
-        m = build()
-        m.load_state_dict(state, strict=True)
-        return m.double().eval()
-    except Exception as exc:  # student code
-        from autograder.harness import ERROR_KEY, error_text
-
-        return {ERROR_KEY: error_text(exc)}
-
-
-def _grads(module: nn.Module, x: torch.Tensor, seed: int) -> dict:
-    x = x.clone().requires_grad_(True)
-    module.zero_grad()
-    out = module(x)
-    (out * randn(seed, *out.shape)).sum().backward()
-    grads = {name: plain(p.grad) for name, p in module.named_parameters()}
-    grads["__input__"] = plain(x.grad)
-    return grads
-
-
-def reference_grads(fn: Callable[..., torch.Tensor], state: dict[str, torch.Tensor], x: torch.Tensor, seed: int) -> dict:
-    """Gradients of sum(fn(x, state) * w) with respect to every weight and the input."""
-    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
-    x = x.clone().requires_grad_(True)
-    out = fn(x, params)
-    (out * randn(seed, *out.shape)).sum().backward()
-    grads = {k: p.grad for k, p in params.items()}
-    grads["__input__"] = x.grad
-    return grads
-
-
-def expect_count(j: Judge, items: Any, n: int, what: str) -> bool:
-    """The probe must report exactly ``n`` results (one per case the judge rebuilt), as a list."""
-    if not isinstance(items, list):
-        return j.fail(f"{what}: expected a list of {n} results, one per case, got {describe(items)}")
-    if len(items) != n:
-        return j.fail(f"{what}: expected results for exactly {n} cases, got {len(items)}; every case must be run and reported")
-    return True
-
-
-MAX_FAILURES = 8  # enough to see a pattern; more would bury the first, most telling message
-
-
-def too_many(j: Judge, what: str) -> bool:
-    """After MAX_FAILURES failures, say that further checks were skipped (the exercise has failed anyway)."""
-    if len(j.failures) < MAX_FAILURES:
-        return False
-    j.fail(f"{what}: further checks were skipped after {len(j.failures)} failures; fix the problems above first")
-    return True
-
-
-def _field(j: Judge, data: Any, key: str, what: str) -> Any:
-    """``data[key]`` of a probe's dict, or None after a clear failure."""
-    if not isinstance(data, dict) or key not in data:
-        j.fail(f"{what}: the probe's report has no '{key}' entry (got {describe(data)})")
-        return None
-    return data[key]
-
-
-def judge_structure(j: Judge, data: dict, shapes: Shapes, what: str, hint: str = "") -> bool:
-    """state_dict keys and shapes must be exactly the contract's; the seeded weights must load."""
-    keys = _field(j, data, "keys", what)
-    if not isinstance(keys, dict):
-        return keys is not None and j.fail(f"{what}: could not read the module's state_dict keys")
-    got = {k: tuple(v) if isinstance(v, list) else v for k, v in keys.items()}
-    want = {k: tuple(v) for k, v in shapes.items()}
-    if got != want:
-        missing = sorted(set(want) - set(got))
-        extra = sorted(set(got) - set(want))
-        wrong = sorted(k for k in set(got) & set(want) if got[k] != want[k])
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(f'{k} {want[k]}' for k in missing)}")
-        if extra:
-            parts.append(f"unexpected {', '.join(f'{k} {got[k]}' for k in extra)}")
-        if wrong:
-            parts.append("wrong shape " + ", ".join(f"{k} {got[k]} (expected {want[k]})" for k in wrong))
-        return j.fail(f"{what}: the parameters (state_dict) should be exactly {want}; {'; '.join(parts)}{_h(hint)}")
-    if is_error(data.get("load")):
-        return j.fail(f"{what}: loading weights into the module failed: {data['load']['__error__']}")
-    return True
-
-
-def _h(hint: str) -> str:
-    return f". Hint: {hint}" if hint else ""
-
-
-def matches(value: Any, expected: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
-    """Whether a probed tensor equals ``expected`` (used to name a typical mistake)."""
-    if not is_tensor(value) or tuple(value["shape"]) != tuple(expected.shape):
-        return False
-    got = array(value).astype(np.float64)
-    exp = expected.detach().double().numpy()
-    return bool(np.all(np.abs(got - exp) <= atol + rtol * np.abs(exp)))
-
-
-def judge_grads(j: Judge, grads: Any, expected: dict[str, torch.Tensor], what: str) -> None:
-    if not j.expect_ok(grads, f"backward through {what}"):
-        return
-    if not isinstance(grads, dict):
-        j.fail(f"backward through {what}: expected the gradients of every parameter, got {describe(grads)}")
-        return
-    for name, ref_grad in expected.items():
-        label = "the input" if name == "__input__" else name
-        got = grads.get(name)
-        if got is None:
-            j.fail(
-                f"{what}: no gradient reached {label}; keep every step in torch operations "
-                "(no .detach(), .data, .numpy() or torch.no_grad() in forward), and use the parameter"
-            )
-            continue
-        dtype = str(ref_grad.dtype).replace("torch.", "")
-        if j.expect_tensor(got, f"{what}: gradient with respect to {label}", shape=tuple(ref_grad.shape), dtype=dtype):
-            j.expect_close(got, ref_grad, f"{what}: gradient with respect to {label}", atol=1e-4, rtol=1e-3)
-
-
-def judge_outputs(
-    j: Judge,
-    data: dict,
-    inputs: list[torch.Tensor],
-    reference: Callable[[torch.Tensor], torch.Tensor],
-    what: Callable[[torch.Tensor], str],
-    wrong: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = None,
-    out_shape: Callable[[torch.Tensor], tuple[int, ...]] | None = None,
-    returned_hint: str = "",
-) -> None:
-    """Compare each case with the reference; name the typical mistake the output matches, if any."""
-    cases = _field(j, data, "cases", what(inputs[0]))
-    if cases is None or not expect_count(j, cases, len(inputs), f"{what(inputs[0])} and the other inputs"):
-        return
-    for x, case in zip(inputs, cases, strict=True):
-        label = what(x)
-        out = case.get("out") if isinstance(case, dict) and not is_error(case) else case
-        expected = reference(x)
-        shape = out_shape(x) if out_shape else tuple(x.shape)
-        dtype = str(x.dtype).replace("torch.", "")
-        if not j.expect_ok(out, label):
-            continue
-        if is_tensor(out) and tuple(out["shape"]) != shape:
-            j.fail(f"{label} has shape {tuple(out['shape'])}, expected {shape}{_h(returned_hint)}")
-            continue
-        if not j.expect_tensor(out, label, shape=shape, dtype=dtype):
-            continue
-        j.expect(
-            isinstance(case, dict) and case.get("modified") is False,
-            f"{label}: the input was modified in place; compute into a new tensor (x * g rather than x *= g, "
-            "out + x rather than x += out)",
-        )
-        hint = ""
-        if wrong and not matches(out, expected):  # name the mistake only when there is one (saves time)
-            for mistake, value in wrong(x).items():
-                if matches(out, value):
-                    hint = f"your output matches what {mistake} gives"
-                    break
-        j.expect_close(out, expected, label, atol=1e-5, rtol=1e-4, hint=hint)
-
-
-def _inputs(specs: list[tuple], seed: int) -> list[torch.Tensor]:
-    xs = []
-    for i, spec in enumerate(specs):
-        dtype = torch.float64 if spec[-1] == "float64" else torch.float32
-        dims = [s for s in spec if isinstance(s, int)]
-        xs.append(positive_input(seed + i, *dims, dtype=dtype))
-    return xs
-
-
-def _label(x: torch.Tensor) -> str:
-    return f"a {str(x.dtype).replace('torch.', '')} input of shape {tuple(x.shape)}"
-
 
 # ---------------------------------------------------------------------------- SEBlock
-SE_CONFIGS = [  # (channels, reduction, input shapes)
-    (32, 16, [(2, 32, 5, 7), (1, 32, 1, 1)]),
-    (8, 16, [(3, 8, 4, 4)]),  # fewer channels than the reduction ratio: hidden = 1
-    (12, 4, [(2, 12, 6, 3), (2, 12, 3, 5, "float64")]),
-    (64, 8, [(1, 64, 9, 2)]),
-    (10, 3, [(2, 10, 4, 5)]),  # C not a multiple of r: hidden = 10 // 3 = 3
-    (6, 1, [(2, 6, 3, 3)]),  # no reduction: hidden = C
-    (3, 16, [(2, 3, 4, 4), (4, 3, 2, 5, "float64")]),  # tiny C: hidden = 1
-    (16, 16, [(2, 16, 3, 3)]),  # C == r: hidden = 1
-]
-
-
-def se_shapes(c: int, r: int) -> Shapes:
-    h = max(1, c // r)
-    return {"fc1.weight": (h, c), "fc1.bias": (h,), "fc2.weight": (c, h), "fc2.bias": (c,)}
-
-
-def probe_se(cls: Any) -> dict:
-    results = []
-    for n, (c, r, specs) in enumerate(SE_CONFIGS):
-        inputs = _inputs(specs, 200 + 10 * n)
-        results.append(guarded(lambda: probe_module_cases(lambda: cls(c, reduction=r), se_shapes(c, r), 20 + n, inputs, 300 + n)))
-    # default reduction is 16
-    results.append(guarded(lambda: {"keys": {k: list(v.shape) for k, v in cls(64).state_dict().items()}}))
-    # the gate must depend on the spatial mean only: same means, different maxima
-    results.append(guarded(lambda: _same_mean_probe(cls)))
-    return {"configs": results}
-
-
-def _same_mean_pair() -> tuple[torch.Tensor, torch.Tensor]:
-    a = positive_input(400, 2, 16, 4, 4)
-    b = positive_input(401, 2, 16, 4, 4)
-    b = b - b.mean((2, 3), keepdim=True) + a.mean((2, 3), keepdim=True)  # same channel means, other maxima
-    return a, b
-
-
-def _same_mean_probe(cls: Any) -> dict:
-    m = cls(16, reduction=4)
-    m.load_state_dict(seeded_state(se_shapes(16, 4), 41))
-    a, b = _same_mean_pair()
-    with torch.no_grad():
-        return {"a": plain(m(a) / a), "b": plain(m(b) / b)}
-
-
-def _se_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    s = x.mean((2, 3))
-    return {
-        "max pooling instead of average pooling (the squeeze is the spatial mean)": ref.se(x, p, pool="max"),
-        "a softmax instead of a sigmoid (each channel needs its own gate in (0, 1))": ref.se(x, p, act="softmax"),
-        "a ReLU after fc2 as well (the excitation is sigmoid(fc2(relu(fc1(s)))))": ref.se(x, p, relu_after=True),
-        "a sum instead of a mean over H and W": ref.se(x, p, pool="sum"),
-        "no ReLU between fc1 and fc2": ref.se(x, p, relu=False),
-        "the gate without the input (return x * gate, not the gate)": ref.se_gate(s, p)[:, :, None, None].expand_as(x),
-    }
-
 
 @REGISTRY.exercise("SEBlock", probe_se)
 def judge_se(data: dict, j: Judge) -> None:
-    configs = _field(j, data, "configs", "SEBlock")
+    configs = field(j, data, "configs", "SEBlock")
     if configs is None or not expect_count(j, configs, len(SE_CONFIGS) + 2, "SEBlock's checks"):
         return
     for n, (c, r, specs) in enumerate(SE_CONFIGS):
@@ -331,14 +73,14 @@ def judge_se(data: dict, j: Judge) -> None:
         ):
             continue
         state = seeded_state(shapes, 20 + n)
-        inputs = _inputs(specs, 200 + 10 * n)
+        inputs = make_inputs(specs, 200 + 10 * n)
         judge_outputs(
             j,
             res,
             inputs,
             reference=lambda x: ref.se(x, {k: v.to(x.dtype) for k, v in state.items()}),
-            what=lambda x: f"{what} on {_label(x)}",
-            wrong=lambda x: _se_wrong(x, {k: v.to(x.dtype) for k, v in state.items()}),
+            what=lambda x: f"{what} on {input_label(x)}",
+            wrong=lambda x: se_wrong(x, {k: v.to(x.dtype) for k, v in state.items()}),
             returned_hint="return x rescaled by the gate, of the input's shape",
         )
         for x, case in zip(inputs, res["cases"], strict=True):
@@ -364,7 +106,7 @@ def judge_se(data: dict, j: Judge) -> None:
     pair = configs[len(SE_CONFIGS) + 1]
     what = "SEBlock(16, reduction=4) on two inputs with the same channel means"
     if j.expect_ok(pair, what) and isinstance(pair, dict):
-        shape = tuple(_same_mean_pair()[0].shape)
+        shape = tuple(same_mean_pair(400)[0].shape)
         if j.expect_tensor(pair.get("a"), what, shape=shape, dtype="float32") and j.expect_tensor(
             pair.get("b"), what, shape=shape, dtype="float32"
         ):
@@ -376,45 +118,10 @@ def judge_se(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- eca_kernel_size
-ECA_K_CASES = [  # (channels, positional arguments after channels, keyword arguments)
-    (1, (), {}),  # log2(1) = 0: t = int(0.5) = 0, even -> 1
-    (2, (), {}),
-    (3, (), {}),
-    (4, (), {}),
-    (8, (), {}),
-    (16, (), {}),
-    (24, (), {}),
-    (32, (), {}),
-    (64, (), {}),
-    (100, (), {}),
-    (128, (), {}),
-    (256, (), {}),
-    (512, (), {}),
-    (1024, (), {}),
-    (2048, (), {}),
-    (4096, (), {}),
-    (64, (), {"gamma": 3}),
-    (256, (), {"gamma": 3, "b": 2}),
-    (512, (), {"gamma": 1}),  # t = 10, even
-    (1024, (), {"b": 0}),
-    (32, (), {"gamma": 1.5, "b": 0.5}),
-    (128, (), {"gamma": 1, "b": 0}),  # t = 7, odd
-    (64, (3, 2), {}),  # gamma, b by position
-    (1000, (2.5,), {}),
-    (2, (), {"b": -3}),  # (1 - 3) / 2 = -1: the absolute value matters
-    (4, (), {"gamma": 2, "b": -6}),  # |-2| = 2, even -> 3
-    (64, (), {"gamma": -2}),  # |-3.5| -> 3
-    (16, (), {"gamma": 0.5, "b": 0.25}),  # t = 8, even -> 9
-]
-
-
-def probe_eca_kernel_size(fn: Any) -> dict:
-    return {"values": [attempt(fn, c, *args, **kw) for c, args, kw in ECA_K_CASES]}
-
 
 @REGISTRY.exercise("eca_kernel_size", probe_eca_kernel_size)
 def judge_eca_kernel_size(data: dict, j: Judge) -> None:
-    values = _field(j, data, "values", "eca_kernel_size")
+    values = field(j, data, "values", "eca_kernel_size")
     if values is None or not expect_count(j, values, len(ECA_K_CASES), "eca_kernel_size's cases"):
         return
     for (c, args, kw), got in zip(ECA_K_CASES, values, strict=True):
@@ -436,84 +143,10 @@ def judge_eca_kernel_size(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- ECABlock
-ECA_CONFIGS = [  # (channels, k_size argument, expected k, input shapes)
-    (64, None, 3, [(2, 64, 5, 7), (1, 64, 1, 1)]),  # t = 3, odd
-    (256, None, 5, [(2, 256, 3, 4)]),  # t = 4, even
-    (16, 5, 5, [(3, 16, 4, 6), (2, 16, 3, 2, "float64")]),  # explicit k wider than the default 3
-    (3, None, 1, [(2, 3, 5, 5)]),  # log2(3) + 1 < 3: k = 1
-    (40, 7, 7, [(1, 40, 2, 9)]),
-    (16, None, 3, [(2, 16, 2, 2)]),  # t = 2, even
-    (8, 1, 1, [(2, 8, 3, 3)]),  # k_size = 1: a per-channel gate without neighbours
-    (512, 3, 3, [(1, 512, 2, 3)]),  # explicit k narrower than the default 5
-    (6, 9, 9, [(2, 6, 4, 3), (1, 6, 2, 2, "float64")]),  # kernel wider than the channel axis: zero padding on both sides
-    (1, None, 1, [(3, 1, 2, 2)]),  # a single channel
-    (2048, None, 7, [(1, 2048, 1, 2)]),  # t = 6, even
-]
-
-
-def eca_shapes(k: int) -> Shapes:
-    return {"conv.weight": (1, 1, k)}
-
-
-def probe_eca(cls: Any) -> dict:
-    results = []
-    for n, (c, k_arg, k, specs) in enumerate(ECA_CONFIGS):
-        inputs = _inputs(specs, 500 + 10 * n)
-
-        def build(c=c, k_arg=k_arg):
-            return cls(c) if k_arg is None else cls(c, k_size=k_arg)
-
-        res = guarded(lambda: probe_module_cases(build, eca_shapes(k), 60 + n, inputs, 600 + n))
-        if not is_error(res):
-            res["conv"] = guarded(lambda: _conv_info(build()))
-        results.append(res)
-    results.append(guarded(lambda: _locality_probe(cls)))
-    return {"configs": results}
-
-
-def _conv_info(m: nn.Module) -> dict:
-    conv = getattr(m, "conv", None)
-    return {
-        "type": type(conv).__name__,
-        "padding": [int(p) for p in getattr(conv, "padding", ())] if not isinstance(getattr(conv, "padding", 0), str) else [-1],
-        "bias": getattr(conv, "bias", None) is not None,
-    }
-
-
-LOCALITY = (12, 3, 5)  # channels, k_size, the channel whose mean changes
-
-
-def _locality_pair() -> tuple[torch.Tensor, torch.Tensor]:
-    c, _, changed = LOCALITY
-    a = positive_input(590, 2, c, 3, 4)
-    b = a.clone()
-    b[:, changed] *= 2.0  # changes that channel's mean only; no zeros, so out / x is still the gate
-    return a, b
-
-
-def _locality_probe(cls: Any) -> dict:
-    c, k, _ = LOCALITY
-    m = cls(c, k_size=k)
-    m.load_state_dict(seeded_state(eca_shapes(k), 59))
-    a, b = _locality_pair()
-    with torch.no_grad():
-        return {"a": plain(m(a) / a), "b": plain(m(b) / b)}
-
-
-def _eca_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
-    s = x.mean((2, 3))
-    return {
-        "max pooling instead of average pooling": ref.eca(x, w, pool="max"),
-        "a softmax over the channels instead of a sigmoid": ref.eca(x, w, act="softmax"),
-        "no sigmoid on the convolution's output": ref.eca(x, w, act="none"),
-        "a convolution with the kernel flipped (check the channel order of the pooled vector)": ref.eca(x, w.flip(-1)),
-        "the gate without the input (return x * gate, not the gate)": ref.eca_gate(s, w)[:, :, None, None].expand_as(x),
-    }
-
 
 @REGISTRY.exercise("ECABlock", probe_eca)
 def judge_eca(data: dict, j: Judge) -> None:
-    configs = _field(j, data, "configs", "ECABlock")
+    configs = field(j, data, "configs", "ECABlock")
     if configs is None or not expect_count(j, configs, len(ECA_CONFIGS) + 1, "ECABlock's checks"):
         return
     for n, ((c, k_arg, k, specs), res) in enumerate(zip(ECA_CONFIGS, configs[: len(ECA_CONFIGS)], strict=True)):
@@ -539,14 +172,14 @@ def judge_eca(data: dict, j: Judge) -> None:
             )
             j.expect(conv.get("bias") is False, f"{what}.conv must have no bias (bias=False)")
         w = seeded_state(shapes, 60 + n)["conv.weight"]
-        inputs = _inputs(specs, 500 + 10 * n)
+        inputs = make_inputs(specs, 500 + 10 * n)
         judge_outputs(
             j,
             res,
             inputs,
             reference=lambda x: ref.eca(x, w.to(x.dtype)),
-            what=lambda x: f"{what} on {_label(x)}",
-            wrong=lambda x: _eca_wrong(x, w.to(x.dtype)),
+            what=lambda x: f"{what} on {input_label(x)}",
+            wrong=lambda x: eca_wrong(x, w.to(x.dtype)),
             returned_hint="return x rescaled by the gate, of the input's shape",
         )
         expected = reference_grads(lambda x, p: ref.eca(x, p["conv.weight"]), {"conv.weight": w}, inputs[0], 600 + n)
@@ -555,7 +188,7 @@ def judge_eca(data: dict, j: Judge) -> None:
     c, k, changed = LOCALITY
     what = f"ECABlock({c}, k_size={k}) when only channel {changed}'s mean changes"
     if j.expect_ok(pair, what) and isinstance(pair, dict):
-        shape = tuple(_locality_pair()[0].shape)
+        shape = tuple(locality_pair()[0].shape)
         if j.expect_tensor(pair.get("a"), what, shape=shape, dtype="float32") and j.expect_tensor(
             pair.get("b"), what, shape=shape, dtype="float32"
         ):
@@ -570,175 +203,10 @@ def judge_eca(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- SEBasicBlock
-BLOCK_CONFIGS = [  # (in_channels, out_channels, stride, reduction, eval-mode input shapes, train-mode input shape)
-    (16, 16, 1, 4, [(2, 16, 6, 5), (1, 16, 1, 1), (2, 16, 5, 4, "float64")], (3, 16, 5, 6)),  # identity shortcut
-    (8, 16, 2, 4, [(2, 8, 7, 6), (1, 8, 4, 4)], (2, 8, 6, 6)),  # stride and channels change
-    (12, 24, 1, 16, [(2, 12, 5, 5)], (2, 12, 4, 3)),  # channels change at stride 1; SE hidden = 1
-    (16, 16, 2, 8, [(2, 16, 8, 6), (1, 16, 5, 7, "float64")], (2, 16, 5, 5)),  # stride only
-]
-BN_BUFFERS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
-
-
-def has_downsample(c_in: int, c_out: int, stride: int) -> bool:
-    return stride != 1 or c_in != c_out
-
-
-def block_shapes(c_in: int, c_out: int, stride: int, r: int) -> Shapes:
-    """The contract's state_dict of SEBasicBlock: parameters and batch-norm buffers."""
-    shapes: Shapes = {"conv1.weight": (c_out, c_in, 3, 3), "conv2.weight": (c_out, c_out, 3, 3)}
-    norms = ["bn1", "bn2"]
-    if has_downsample(c_in, c_out, stride):
-        shapes["downsample.0.weight"] = (c_out, c_in, 1, 1)
-        norms.append("downsample.1")
-    for bn in norms:
-        for name in BN_BUFFERS:
-            shapes[f"{bn}.{name}"] = () if name == "num_batches_tracked" else (c_out,)
-    shapes |= {f"se.{k}": v for k, v in se_shapes(c_out, r).items()}
-    return shapes
-
-
-def block_state(shapes: Shapes, seed: int) -> dict[str, torch.Tensor]:
-    """Seeded weights, and batch-norm statistics far from the defaults (so eval mode matters)."""
-    norms = sorted(k for k in shapes if k.startswith(("bn1.", "bn2.", "downsample.1.")))
-    state = seeded_state({k: v for k, v in shapes.items() if k not in norms}, seed)
-    for i, key in enumerate(norms):
-        z = randn(seed * 100 + 50 + i, *shapes[key], dtype=torch.float64) if shapes[key] else None
-        if key.endswith("num_batches_tracked"):
-            state[key] = torch.tensor(0)
-        elif key.endswith("running_var"):
-            state[key] = torch.exp(0.4 * z).float()
-        elif key.endswith("weight"):
-            state[key] = (1.0 + 0.3 * z).float()
-        else:  # bias, running_mean
-            state[key] = (0.3 * z).float()
-    return state
-
-
-def probe_block_cases(
-    build: Callable[[], nn.Module],
-    state: dict[str, torch.Tensor],
-    inputs: list[torch.Tensor],
-    train_x: torch.Tensor,
-    grad_seed: int,
-) -> dict:
-    """Like probe_module_cases, with the state given, plus one forward pass in training mode."""
-    module = build()
-    result: dict[str, Any] = {"keys": {k: [int(s) for s in v.shape] for k, v in module.state_dict().items()}, "cases": []}
-    result["load"] = guarded(lambda: (module.load_state_dict(state, strict=True), None)[1])
-    if is_error(result["load"]):
-        return result
-    module.eval()
-    for x in inputs:
-        m = _double_copy(build, state) if x.dtype == torch.float64 else module
-        if isinstance(m, dict):
-            result["cases"].append({"out": m, "modified": False})
-            continue
-        x_in = x.clone()
-        result["cases"].append({"out": attempt(m, x_in), "modified": not torch.equal(x_in, x)})
-
-    def train_case() -> dict:
-        m = build()
-        m.load_state_dict(state, strict=True)
-        m.train()
-        x_in = train_x.clone()
-        return {"out": attempt(m, x_in), "modified": not torch.equal(x_in, train_x)}
-
-    result["train"] = guarded(train_case)
-    result["grads"] = guarded(lambda: _grads(module, inputs[0], grad_seed))
-    return result
-
-
-def _build_block(cls: Any, n: int) -> Callable[[], nn.Module]:
-    c_in, c_out, stride, r, _, _ = BLOCK_CONFIGS[n]
-    if n == 0:  # positional, as in the contract's signature
-        return lambda: cls(c_in, c_out, stride, r)
-    return lambda: cls(c_in, c_out, stride=stride, reduction=r)
-
-
-def _block_inputs(n: int) -> tuple[list[torch.Tensor], torch.Tensor]:
-    specs, train_spec = BLOCK_CONFIGS[n][4], BLOCK_CONFIGS[n][5]
-    inputs = [x - 0.25 for x in _inputs(specs, 700 + 10 * n)]  # negative entries too: the final ReLU matters
-    return inputs, positive_input(790 + n, *train_spec) - 0.25
-
-
-SHUT = [(16, 16, 1, 4, (2, 16, 5, 4)), (8, 16, 2, 4, (2, 8, 5, 6))]  # gate-shut probes: (c_in, c_out, stride, r, input)
-
-
-def _shut_state(n: int) -> dict[str, torch.Tensor]:
-    c_in, c_out, stride, r, _ = SHUT[n]
-    state = block_state(block_shapes(c_in, c_out, stride, r), 95 + n)
-    state["se.fc2.bias"] = torch.full((c_out,), -40.0)  # every gate sigmoid(~-40), about 4e-18
-    return state
-
-
-def _shut_probe(cls: Any) -> list:
-    out = []
-    for n, (c_in, c_out, stride, r, shape) in enumerate(SHUT):
-
-        def run(n=n, c_in=c_in, c_out=c_out, stride=stride, r=r, shape=shape) -> Any:
-            m = cls(c_in, c_out, stride=stride, reduction=r)
-            m.load_state_dict(_shut_state(n), strict=True)
-            with torch.no_grad():
-                return plain(m.eval()(randn(980 + n, *shape)))
-
-        out.append(guarded(run))
-    return out
-
-
-def _defaults_probe(cls: Any) -> dict:
-    same, wider = cls(32, 32), cls(32, 64)
-    with torch.no_grad():
-        x = positive_input(990, 1, 32, 4, 6)
-        return {
-            "same": {k: [int(s) for s in v.shape] for k, v in same.state_dict().items()},
-            "wider": {k: [int(s) for s in v.shape] for k, v in wider.state_dict().items()},
-            "same_out": plain(same.eval()(x)),
-            "wider_out": plain(wider.eval()(x)),
-        }
-
-
-def probe_se_basic_block(cls: Any) -> dict:
-    results = []
-    for n, (c_in, c_out, stride, r, _, _) in enumerate(BLOCK_CONFIGS):
-        inputs, train_x = _block_inputs(n)
-        state = block_state(block_shapes(c_in, c_out, stride, r), 80 + n)
-        results.append(guarded(lambda: probe_block_cases(_build_block(cls, n), state, inputs, train_x, 900 + n)))
-    results.append(guarded(lambda: _defaults_probe(cls)))
-    results.append(guarded(lambda: _shut_probe(cls)))
-    return {"configs": results}
-
-
-def _out_shape(x: torch.Tensor, c_out: int, stride: int) -> tuple[int, ...]:
-    return (x.shape[0], c_out, -(-x.shape[2] // stride), -(-x.shape[3] // stride))
-
-
-def _block_wrong(x: torch.Tensor, p: dict[str, torch.Tensor], stride: int, train: bool = False) -> dict[str, torch.Tensor]:
-    def f(**kw: Any) -> torch.Tensor:
-        return ref.se_basic_block(x, p, stride, train=train, **kw)
-
-    wrong = {
-        "SE after the addition (SE-POST); the gate must scale the residual branch only, before the addition": f(placement="post"),
-        "no SE at all (call self.se on the branch)": f(placement="none"),
-        "SE on the shortcut instead of the residual branch": f(placement="shortcut"),
-        "SE before bn2 (it goes after the branch's last batch norm)": f(placement="before_bn2"),
-        "SE after the final ReLU (it goes on the branch, before the addition)": f(placement="after_relu", final_relu=False),
-        "no ReLU after the addition": f(final_relu=False),
-    }
-    if "downsample.0.weight" in p:
-        wrong["a shortcut without its batch norm"] = f(shortcut_bn=False)
-    return wrong
-
-
-BLOCK_HINT = (
-    "conv1 = Conv2d(C_in, C_out, 3, stride, padding=1, bias=False), bn1, conv2 = Conv2d(C_out, C_out, 3, padding=1, bias=False), "
-    "bn2, se = SEBlock(C_out, reduction), and downsample = Sequential(Conv2d(C_in, C_out, 1, stride, bias=False), "
-    "BatchNorm2d(C_out)) only when stride != 1 or C_in != C_out (else None)"
-)
-
 
 @REGISTRY.exercise("SEBasicBlock", probe_se_basic_block)
 def judge_se_basic_block(data: dict, j: Judge) -> None:
-    configs = _field(j, data, "configs", "SEBasicBlock")
+    configs = field(j, data, "configs", "SEBasicBlock")
     if configs is None or not expect_count(j, configs, len(BLOCK_CONFIGS) + 2, "SEBasicBlock's checks"):
         return
     failures = len(j.failures)
@@ -753,7 +221,7 @@ def judge_se_basic_block(data: dict, j: Judge) -> None:
         if not judge_structure(j, res, shapes, what, hint=BLOCK_HINT):
             continue
         state = block_state(shapes, 80 + n)
-        inputs, train_x = _block_inputs(n)
+        inputs, train_x = block_inputs(n)
 
         def cast(x: torch.Tensor) -> dict[str, torch.Tensor]:
             return {k: v.to(x.dtype) if v.is_floating_point() else v for k, v in state.items()}
@@ -763,9 +231,9 @@ def judge_se_basic_block(data: dict, j: Judge) -> None:
             res,
             inputs,
             reference=lambda x: ref.se_basic_block_torchvision(x, cast(x), stride),
-            what=lambda x: f"{what} in eval mode on {_label(x)}",
-            wrong=lambda x: _block_wrong(x, cast(x), stride),
-            out_shape=lambda x: _out_shape(x, c_out, stride),
+            what=lambda x: f"{what} in eval mode on {input_label(x)}",
+            wrong=lambda x: block_wrong(x, cast(x), stride),
+            out_shape=lambda x: out_shape(x, c_out, stride),
             returned_hint="conv1 carries the stride; the output has out_channels channels",
         )
         train = {"cases": [res.get("train")]}
@@ -774,9 +242,9 @@ def judge_se_basic_block(data: dict, j: Judge) -> None:
             train,
             [train_x],
             reference=lambda x: ref.se_basic_block_torchvision(x, cast(x), stride, train=True),
-            what=lambda x: f"{what} in training mode (batch statistics) on {_label(x)}",
-            wrong=lambda x: _block_wrong(x, cast(x), stride, train=True),
-            out_shape=lambda x: _out_shape(x, c_out, stride),
+            what=lambda x: f"{what} in training mode (batch statistics) on {input_label(x)}",
+            wrong=lambda x: block_wrong(x, cast(x), stride, train=True),
+            out_shape=lambda x: out_shape(x, c_out, stride),
         )
         params = {k: v for k, v in state.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))}
         buffers = {k: v for k, v in state.items() if k not in params}
@@ -809,7 +277,7 @@ def judge_se_basic_block(data: dict, j: Judge) -> None:
     shut = configs[len(BLOCK_CONFIGS) + 1]
     if j.expect_ok(shut, "SEBasicBlock with every SE gate shut") and expect_count(j, shut, len(SHUT), "shut-gate cases"):
         for n, ((c_in, c_out, stride, _, shape), got) in enumerate(zip(SHUT, shut, strict=True)):
-            state = _shut_state(n)
+            state = shut_state(n)
             x = randn(980 + n, *shape)
             if "downsample.0.weight" in state:
                 w = state["downsample.0.weight"]
@@ -834,6 +302,7 @@ def judge_se_basic_block(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- concept questions
+
 REGISTRY.quiz(
     "quiz_1",
     "D",

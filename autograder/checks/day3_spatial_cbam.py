@@ -7,295 +7,49 @@ receives), and the judge recomputes that CBAM with the reference. FixedDigitNet 
 hunt, docs/exercises/day3_spatial_cbam.md) has a fixed forward pass and is compared with the
 reference outright.
 
-The module helpers below (seeded weights, running a module on cases, comparing gradients) follow
-day 2's; they are kept here so that this day's grading does not change when day 2's does.
+Running a module on seeded cases is :mod:`autograder.probes`; comparing its outputs and gradients,
+:mod:`autograder.comparisons` (shared with day 2).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 import torch
-import torch.nn as nn
 
-from autograder.harness import (
-    ERROR_KEY,
-    Judge,
-    Registry,
-    array,
-    attempt,
-    describe,
-    error_text,
-    guarded,
-    is_error,
-    is_tensor,
-    plain,
-    randn,
-    seeded,
+from autograder.checks.day3.judge_helpers import (
+    as_float64,
+    ca_wrong,
+    cbam_record_params,
+    cbam_wrong,
+    digit_wrong,
+    looks_like_probabilities,
+    sa_wrong,
 )
+from autograder.checks.day3.probes import (
+    CA_CONFIGS,
+    CBAM_CONFIGS,
+    DIGIT_CONFIGS,
+    FIXEDNET_CASES,
+    MODES,
+    SA_CONFIGS,
+    ca_shapes,
+    cbam_shapes,
+    digit_shapes,
+    probe_ca,
+    probe_cbam,
+    probe_digitnet,
+    probe_fixednet,
+    probe_sa,
+)
+from autograder.comparisons import judge_grads, judge_outputs, judge_structure, reference_grads
+from autograder.harness import Judge, Registry, array, close, is_tensor
+from autograder.probes import make_inputs, positive_input, same_mean_pair, seeded_state
 from autograder.reference import day3_spatial_cbam as ref
 
 REGISTRY = Registry("day3_spatial_cbam")
 
-Shapes = dict[str, tuple[int, ...]]
-
-
-# ---------------------------------------------------------------------------- module helpers
-def seeded_state(shapes: Shapes, seed: int, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    """Weights for the contract's parameter names: N(0, 1) scaled by 1.5/sqrt(fan_in) (biases 0.5 N(0, 1)).
-
-    Moderate scales keep sigmoid gates away from 0 and 1, where wrong code would look right.
-    """
-    state = {}
-    for i, name in enumerate(sorted(shapes)):
-        shape = shapes[name]
-        t = randn(seed * 100 + i, *shape, dtype=torch.float64)
-        scale = 1.5 / math.sqrt(math.prod(shape[1:])) if len(shape) > 1 else 0.5
-        state[name] = (t * scale).to(dtype)
-    return state
-
-
-def positive_input(seed: int, *shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """A feature map with no zeros (so out / x recovers a multiplicative gate) and varied channel stats."""
-    x = randn(seed, *shape, dtype=torch.float64)
-    scale = 0.5 + torch.arange(shape[1], dtype=torch.float64).remainder(5)[None, :, None, None] * 0.4
-    return (x * scale + 0.3 * torch.sign(x)).to(dtype)
-
-
-def make_inputs(specs: list[tuple], seed: int) -> list[torch.Tensor]:
-    """One input per spec ``(B, C, H, W[, "float64"])``, seeded ``seed + index``."""
-    xs = []
-    for i, spec in enumerate(specs):
-        dtype = torch.float64 if spec[-1] == "float64" else torch.float32
-        dims = [s for s in spec if isinstance(s, int)]
-        xs.append(positive_input(seed + i, *dims, dtype=dtype))
-    return xs
-
-
-def _error(exc: BaseException) -> dict:
-    return {ERROR_KEY: error_text(exc)}
-
-
-def _double_copy(build: Callable[[], nn.Module], state: dict[str, torch.Tensor]) -> Any:
-    try:
-        m = build()
-        m.load_state_dict(state, strict=True)
-        return m.double().eval()
-    except Exception as exc:  # student code
-        return _error(exc)
-
-
-def _grads(module: nn.Module, x: torch.Tensor, seed: int) -> dict:
-    x = x.clone().requires_grad_(True)
-    module.zero_grad()
-    out = module(x)
-    (out * randn(seed, *out.shape)).sum().backward()
-    grads = {name: plain(p.grad) for name, p in module.named_parameters()}
-    grads["__input__"] = plain(x.grad)
-    return grads
-
-
-def probe_module_cases(
-    build: Callable[[], nn.Module],
-    shapes: Shapes,
-    seed: int,
-    inputs: list[torch.Tensor],
-    grad_weight_seed: int | None = None,
-) -> dict:
-    """Build a module, load seeded weights, run it on each input (float64 inputs in a .double() copy).
-
-    Returns plain data: state_dict keys and shapes, load error if any, per-input output, whether
-    the input was modified, and gradients of sum(out * w) for the first input.
-    """
-    module = build()
-    keys = {k: [int(s) for s in v.shape] for k, v in module.state_dict().items()}
-    result: dict[str, Any] = {"keys": keys, "cases": []}
-    state = seeded_state(shapes, seed)
-    loaded = guarded(lambda: (module.load_state_dict(state, strict=True), None)[1])
-    result["load"] = loaded
-    if is_error(loaded):
-        return result
-    module.eval()
-    for x in inputs:
-        m = module
-        if x.dtype == torch.float64:  # a fresh float64 copy: the module must keep the input's dtype
-            m = _double_copy(build, state)
-            if is_error(m):
-                result["cases"].append({"out": m, "modified": False})
-                continue
-        x_in = x.clone()
-        out = attempt(m, x_in)
-        result["cases"].append({"out": out, "modified": not torch.equal(x_in, x)})
-    if grad_weight_seed is not None:
-        result["grads"] = guarded(lambda: _grads(module, inputs[0], grad_weight_seed))
-    return result
-
-
-def reference_grads(fn: Callable[..., torch.Tensor], state: dict[str, torch.Tensor], x: torch.Tensor, seed: int) -> dict:
-    """Gradients of sum(fn(x, state) * w) with respect to every weight and the input."""
-    params = {k: v.clone().requires_grad_(True) for k, v in state.items()}
-    x = x.clone().requires_grad_(True)
-    out = fn(x, params)
-    (out * randn(seed, *out.shape)).sum().backward()
-    grads = {k: p.grad for k, p in params.items()}
-    grads["__input__"] = x.grad
-    return grads
-
-
-def _h(hint: str) -> str:
-    return f". Hint: {hint}" if hint else ""
-
-
-def judge_structure(j: Judge, data: dict, shapes: Shapes, what: str, hint: str = "") -> bool:
-    """state_dict keys and shapes must be exactly the contract's; the seeded weights must load."""
-    got = {k: tuple(v) for k, v in data["keys"].items()}
-    want = {k: tuple(v) for k, v in shapes.items()}
-    if got != want:
-        missing = sorted(set(want) - set(got))
-        extra = sorted(set(got) - set(want))
-        wrong = sorted(k for k in set(got) & set(want) if got[k] != want[k])
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(f'{k} {want[k]}' for k in missing)}")
-        if extra:
-            parts.append(f"unexpected {', '.join(f'{k} {got[k]}' for k in extra)}")
-        if wrong:
-            parts.append("wrong shape " + ", ".join(f"{k} {got[k]} (expected {want[k]})" for k in wrong))
-        return j.fail(f"{what}: the parameters (state_dict) should be exactly {want}; {'; '.join(parts)}{_h(hint)}")
-    if is_error(data["load"]):
-        return j.fail(f"{what}: loading weights into the module failed: {data['load'][ERROR_KEY]}")
-    return True
-
-
-def matches(value: Any, expected: torch.Tensor, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
-    """Whether a probed tensor equals ``expected`` (used to name a typical mistake)."""
-    if not is_tensor(value) or tuple(value["shape"]) != tuple(expected.shape):
-        return False
-    got = array(value).astype(np.float64)
-    exp = expected.detach().double().numpy()
-    return bool(np.all(np.abs(got - exp) <= atol + rtol * np.abs(exp)))
-
-
-def judge_grads(j: Judge, grads: Any, expected: dict[str, torch.Tensor], what: str) -> None:
-    if not j.expect_ok(grads, f"backward through {what}"):
-        return
-    if not isinstance(grads, dict):
-        j.fail(f"backward through {what}: no gradients were recorded")
-        return
-    for name, ref_grad in expected.items():
-        label = "the input" if name == "__input__" else name
-        got = grads.get(name)
-        if got is None:
-            j.fail(
-                f"{what}: no gradient reached {label}; keep every step in torch operations "
-                "(no .detach(), .data, .numpy() or torch.no_grad() in forward), and use the parameter"
-            )
-            continue
-        j.expect_close(got, ref_grad, f"{what}: gradient with respect to {label}", atol=1e-4, rtol=1e-3)
-
-
-def judge_outputs(
-    j: Judge,
-    data: dict,
-    inputs: list[torch.Tensor],
-    reference: Callable[[torch.Tensor], torch.Tensor],
-    what: Callable[[torch.Tensor], str],
-    wrong: Callable[[torch.Tensor], dict[str, torch.Tensor]] | None = None,
-    out_shape: Callable[[torch.Tensor], tuple[int, ...]] | None = None,
-    returned_hint: str = "",
-) -> None:
-    """Compare each case with the reference; name the typical mistake the output matches, if any."""
-    for x, case in zip(inputs, data["cases"], strict=True):
-        label = what(x)
-        out = case["out"]
-        expected = reference(x)
-        shape = out_shape(x) if out_shape else tuple(x.shape)
-        dtype = str(x.dtype).replace("torch.", "")
-        if not j.expect_ok(out, label):
-            continue
-        if is_tensor(out) and tuple(out["shape"]) != shape:
-            j.fail(f"{label} has shape {tuple(out['shape'])}, expected {shape}{_h(returned_hint)}")
-            continue
-        if not j.expect_tensor(out, label, shape=shape, dtype=dtype):
-            continue
-        j.expect(not case["modified"], f"{label}: the input was modified in place; compute into a new tensor (x * g, not x *= g)")
-        hint = ""
-        if wrong:
-            for mistake, value in wrong(x).items():
-                if matches(out, value):
-                    hint = f"your output matches what {mistake} gives"
-                    break
-        j.expect_close(out, expected, label, atol=1e-5, rtol=1e-4, hint=hint)
-
-
-def _keys_of(cls: Any, *args: Any, **kwargs: Any) -> dict:
-    return {k: [int(s) for s in v.shape] for k, v in cls(*args, **kwargs).state_dict().items()}
-
-
-def _tensor(value: Any) -> torch.Tensor:
-    """A probed tensor as a float64 torch tensor (the judge's side)."""
-    return torch.from_numpy(np.array(array(value), dtype=np.float64))
-
 
 # ---------------------------------------------------------------------------- ChannelAttention
-CA_CONFIGS = [  # (channels, reduction, input shapes)
-    (32, 16, [(2, 32, 5, 7), (1, 32, 1, 1)]),
-    (8, 16, [(3, 8, 4, 4)]),  # fewer channels than the reduction ratio: hidden = 1
-    (12, 4, [(2, 12, 6, 3), (2, 12, 3, 5, "float64")]),
-    (48, 8, [(1, 48, 9, 2)]),
-    (5, 2, [(2, 5, 2, 3)]),  # odd channel count: hidden = 5 // 2 = 2
-]
-
-
-def ca_shapes(c: int, r: int, prefix: str = "") -> Shapes:
-    h = max(1, c // r)
-    return {
-        f"{prefix}mlp.0.weight": (h, c),
-        f"{prefix}mlp.0.bias": (h,),
-        f"{prefix}mlp.2.weight": (c, h),
-        f"{prefix}mlp.2.bias": (c,),
-    }
-
-
-def _same_mean_pair() -> tuple[torch.Tensor, torch.Tensor]:
-    """Two inputs with equal channel means but different channel maxima."""
-    a = positive_input(800, 2, 16, 4, 4)
-    b = positive_input(801, 2, 16, 4, 4)
-    return a, b - b.mean((2, 3), keepdim=True) + a.mean((2, 3), keepdim=True)
-
-
-def probe_ca(cls: Any) -> dict:
-    results = []
-    for n, (c, r, specs) in enumerate(CA_CONFIGS):
-        inputs = make_inputs(specs, 210 + 10 * n)
-        results.append(
-            guarded(lambda: probe_module_cases(lambda: cls(c, reduction=r), ca_shapes(c, r), 120 + n, inputs, 310 + n))
-        )
-
-    def pair() -> dict:
-        m = cls(16, reduction=4)
-        m.load_state_dict(seeded_state(ca_shapes(16, 4), 141))
-        a, b = _same_mean_pair()
-        with torch.no_grad():
-            return {"a": plain(m(a)), "b": plain(m(b))}
-
-    return {"configs": results, "default": guarded(lambda: _keys_of(cls, 64)), "pair": guarded(pair)}
-
-
-def _ca_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {
-        "average pooling alone (CBAM adds the max-pooled path)": ref.channel_gate(x, p, variant="avg_only"),
-        "max pooling alone (CBAM adds the average-pooled path)": ref.channel_gate(x, p, variant="max_only"),
-        "one MLP on avg + max (add the two MLP outputs, not the pooled vectors)": ref.channel_gate(
-            x, p, variant="sum_before_mlp"
-        ),
-        "a sigmoid on each path before adding (one sigmoid after the sum)": ref.channel_gate(x, p, variant="sigmoid_each"),
-        "a softmax over the channels instead of a sigmoid": ref.channel_gate(x, p, variant="softmax"),
-    }
-
 
 @REGISTRY.exercise("ChannelAttention", probe_ca)
 def judge_ca(data: dict, j: Judge) -> None:
@@ -321,7 +75,7 @@ def judge_ca(data: dict, j: Judge) -> None:
             inputs,
             reference=lambda x: ref.channel_gate(x, {k: v.to(x.dtype) for k, v in state.items()}),
             what=lambda x: f"{what} on a {x.dtype} input of shape {tuple(x.shape)}".replace("torch.", ""),
-            wrong=lambda x: _ca_wrong(x, {k: v.to(x.dtype) for k, v in state.items()}),
+            wrong=lambda x: ca_wrong(x, {k: v.to(x.dtype) for k, v in state.items()}),
             out_shape=lambda x: (x.shape[0], x.shape[1], 1, 1),
             returned_hint="ChannelAttention returns the gate (B, C, 1, 1), not x * gate",
         )
@@ -334,7 +88,7 @@ def judge_ca(data: dict, j: Judge) -> None:
         )
     pair = data["pair"]
     if j.expect_ok(pair, "ChannelAttention on two inputs with the same channel means"):
-        a, b = _same_mean_pair()
+        a, b = same_mean_pair(800)
         state = seeded_state(ca_shapes(16, 4), 141)
         what = "ChannelAttention(16, reduction=4) on two inputs with equal channel means but different maxima"
         j.expect_close(pair["a"], ref.channel_gate(a, state), f"{what} (first input)")
@@ -347,49 +101,6 @@ def judge_ca(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- SpatialAttention
-SA_CONFIGS = [  # (kernel_size argument or None for the default, k, input shapes)
-    (None, 7, [(2, 8, 9, 5), (1, 3, 1, 1)]),
-    (3, 3, [(2, 16, 6, 6), (3, 4, 4, 7, "float64")]),
-    (5, 5, [(1, 6, 11, 4)]),
-    (7, 7, [(2, 1, 8, 10)]),  # one channel: mean and max coincide
-    (1, 1, [(2, 5, 3, 3)]),
-]
-
-
-def probe_sa(cls: Any) -> dict:
-    results = []
-    for n, (k_arg, k, specs) in enumerate(SA_CONFIGS):
-        inputs = make_inputs(specs, 230 + 10 * n)
-
-        def build(k_arg=k_arg):
-            return cls() if k_arg is None else cls(kernel_size=k_arg)
-
-        res = guarded(lambda: probe_module_cases(build, {"conv.weight": (1, 2, k, k)}, 160 + n, inputs, 330 + n))
-        if not is_error(res):
-            res["conv"] = guarded(lambda: _conv2d_info(build()))
-        results.append(res)
-    return {"configs": results}
-
-
-def _conv2d_info(m: nn.Module) -> dict:
-    conv = getattr(m, "conv", None)
-    padding = getattr(conv, "padding", ())
-    return {
-        "type": type(conv).__name__,
-        "padding": [-1] if isinstance(padding, str) else [int(p) for p in padding],
-        "bias": getattr(conv, "bias", None) is not None,
-    }
-
-
-def _sa_wrong(x: torch.Tensor, w: torch.Tensor) -> dict[str, torch.Tensor]:
-    return {
-        "[max, mean] in the wrong order (the conv's first input map is the mean)": ref.spatial_gate(x, w, "max_mean"),
-        "a sum over the channels instead of the mean": ref.spatial_gate(x, w, "sum_max"),
-        "a softmax over the positions instead of a sigmoid": ref.spatial_gate(x, w, "softmax"),
-        "no sigmoid after the convolution": ref.spatial_gate(x, w, "no_sigmoid"),
-        "the mean map twice (the second map is the max across channels)": ref.spatial_gate(x, w, "mean_mean"),
-    }
-
 
 @REGISTRY.exercise("SpatialAttention", probe_sa)
 def judge_sa(data: dict, j: Judge) -> None:
@@ -417,7 +128,7 @@ def judge_sa(data: dict, j: Judge) -> None:
             inputs,
             reference=lambda x: ref.spatial_gate(x, w.to(x.dtype)),
             what=lambda x: f"{what} on a {x.dtype} input of shape {tuple(x.shape)}".replace("torch.", ""),
-            wrong=lambda x: _sa_wrong(x, w.to(x.dtype)),
+            wrong=lambda x: sa_wrong(x, w.to(x.dtype)),
             out_shape=lambda x: (x.shape[0], 1, x.shape[2], x.shape[3]),
             returned_hint="SpatialAttention returns the gate (B, 1, H, W), not x * gate; pool across channels (dim=1)",
         )
@@ -426,69 +137,6 @@ def judge_sa(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- CBAM
-MODES = ("channel_first", "spatial_first", "parallel")
-CBAM_CONFIGS = [  # (channels, reduction, kernel_size, input shapes)
-    (16, 4, 7, [(2, 16, 9, 5), (1, 16, 4, 4)]),
-    (8, 16, 3, [(2, 8, 6, 6), (1, 8, 5, 3, "float64")]),  # fewer channels than the reduction ratio
-    (24, 8, 5, [(3, 24, 7, 7)]),
-    (6, 2, 1, [(2, 6, 3, 4)]),
-]
-
-
-def cbam_shapes(c: int, r: int, k: int) -> Shapes:
-    return {**ca_shapes(c, r, "channel_attention."), "spatial_attention.conv.weight": (1, 2, k, k)}
-
-
-def probe_cbam(cls: Any) -> dict:
-    results = []
-    for n, (c, r, k, specs) in enumerate(CBAM_CONFIGS):
-        inputs = make_inputs(specs, 250 + 10 * n)
-        per_mode = {}
-        for mode in MODES:
-            per_mode[mode] = guarded(
-                lambda mode=mode: probe_module_cases(
-                    lambda: cls(c, reduction=r, kernel_size=k, mode=mode), cbam_shapes(c, r, k), 180 + n, inputs, 350 + n
-                )
-            )
-        results.append(per_mode)
-
-    def default_mode() -> Any:
-        m = cls(16, reduction=4, kernel_size=3)
-        m.load_state_dict(seeded_state(cbam_shapes(16, 4, 3), 199))
-        with torch.no_grad():
-            return plain(m(positive_input(299, 2, 16, 5, 6)))
-
-    def submodules() -> dict:
-        m = cls(16)
-        return {name: type(getattr(m, name, None)).__name__ for name in ("channel_attention", "spatial_attention")} | {
-            "keys": _keys_of(cls, 32)
-        }
-
-    def unknown_mode() -> str:
-        try:
-            cls(16, mode="sideways")(positive_input(298, 1, 16, 3, 3))
-        except ValueError:
-            return "ValueError"
-        except Exception as exc:  # student code may raise anything
-            return type(exc).__name__
-        return "nothing"
-
-    return {
-        "configs": results,
-        "default": guarded(default_mode),
-        "modules": guarded(submodules),
-        "unknown_mode": guarded(unknown_mode),
-    }
-
-
-def _cbam_wrong(x: torch.Tensor, p: dict[str, torch.Tensor], mode: str) -> dict[str, torch.Tensor]:
-    wrong = {f"mode {m!r} (modes mixed up)": ref.cbam(x, p, m) for m in MODES if m != mode}
-    wrong["the channel gate alone (the spatial gate is not applied)"] = ref.cbam(x, p, "channel_only")
-    wrong["the spatial gate alone (the channel gate is not applied)"] = ref.cbam(x, p, "spatial_only")
-    wrong["x * Mc + x * Ms (parallel means x * Mc(x) * Ms(x))"] = ref.cbam(x, p, "parallel_sum")
-    wrong["the product of the gates without the input"] = ref.cbam(x, p, "gates_only")
-    return wrong
-
 
 @REGISTRY.exercise("CBAM", probe_cbam)
 def judge_cbam(data: dict, j: Judge) -> None:
@@ -538,7 +186,7 @@ def judge_cbam(data: dict, j: Judge) -> None:
                 inputs,
                 reference=lambda x, mode=mode: ref.cbam(x, cast(x), mode),
                 what=lambda x, what=what: f"{what} on a {x.dtype} input of shape {tuple(x.shape)}".replace("torch.", ""),
-                wrong=lambda x, mode=mode: _cbam_wrong(x, cast(x), mode),
+                wrong=lambda x, mode=mode: cbam_wrong(x, cast(x), mode),
                 returned_hint="CBAM returns the input rescaled by both gates",
             )
             expected = reference_grads(lambda x, p, mode=mode: ref.cbam(x, p, mode), state, inputs[0], 350 + n)
@@ -558,166 +206,6 @@ def judge_cbam(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- FixedNet
-# (num_classes passed, or None for the default of 10; batch size). The first case is probed in detail.
-FIXEDNET_CASES = [(None, 3), (None, 1), (7, 2), (2, 4), (100, 1)]
-CBAM_KEYS = ("channel_attention.mlp.0.weight", "channel_attention.mlp.0.bias", "channel_attention.mlp.2.weight",
-             "channel_attention.mlp.2.bias", "spatial_attention.conv.weight")
-
-
-def _fixednet_input(n: int, batch: int) -> torch.Tensor:
-    return randn(700 + n, batch, 3, 32, 32)
-
-
-def _is_cbam(m: nn.Module) -> bool:
-    return type(m).__name__ == "CBAM"
-
-
-def _trace_fixednet(net: nn.Module, x: torch.Tensor) -> dict:
-    """Run net(x) once with hooks: the order of convolutions and CBAM calls, the first CBAM's input,
-    weights, mode and output, and the input of the first layer that runs after that CBAM."""
-    record: dict[str, Any] = {"events": [], "cbam": None, "next": None}
-    depth = [0]  # > 0 while inside a CBAM
-    state = {"after_cbam": False}
-    handles = []
-
-    def cbam_pre(mod, args, name):
-        if depth[0] == 0:
-            record["events"].append(["cbam", name])
-        depth[0] += 1
-
-    def cbam_post(mod, args, out, name):
-        depth[0] -= 1
-        if depth[0] == 0 and record["cbam"] is None:
-            record["cbam"] = {
-                "name": name,
-                "input": plain(args[0]) if args else None,
-                "output": plain(out),
-                "state": {k: plain(v) for k, v in mod.state_dict().items()},
-                "mode": mod.mode if isinstance(getattr(mod, "mode", None), str) else None,
-            }
-            state["after_cbam"] = True
-
-    def leaf_pre(mod, args, name):
-        if depth[0] > 0:
-            return
-        if isinstance(mod, nn.Conv2d):
-            record["events"].append(["conv", name])
-        if state["after_cbam"] and record["next"] is None:
-            record["next"] = {"name": name, "type": type(mod).__name__, "input": plain(args[0]) if args else None}
-
-    try:
-        for name, m in net.named_modules():
-            if _is_cbam(m):
-                handles.append(m.register_forward_pre_hook(lambda mod, args, name=name: cbam_pre(mod, args, name)))
-                handles.append(m.register_forward_hook(lambda mod, args, out, name=name: cbam_post(mod, args, out, name)))
-            elif not any(True for _ in m.children()):
-                handles.append(m.register_forward_pre_hook(lambda mod, args, name=name: leaf_pre(mod, args, name)))
-        x_in = x.clone()
-        with torch.no_grad():
-            record["logits"] = attempt(net, x_in)
-        record["modified"] = not torch.equal(x_in, x)
-    finally:
-        for h in handles:
-            h.remove()
-    return record
-
-
-def _bypassed(net: nn.Module, cbam: nn.Module, x: torch.Tensor) -> Any:
-    """Logits with the CBAM's output replaced by its input (the CBAM turned into the identity)."""
-    handle = cbam.register_forward_hook(lambda mod, args, out: args[0])
-    try:
-        with torch.no_grad():
-            return plain(net(x.clone()))
-    finally:
-        handle.remove()
-
-
-def _fixednet_grads(net: nn.Module, x: torch.Tensor) -> dict:
-    net.train()
-    net.zero_grad()
-    out = net(x)
-    (out * randn(705, *out.shape)).sum().backward()
-    net.eval()
-    params = [(name, p) for name, p in net.named_parameters() if p.requires_grad]
-    return {name: (None if p.grad is None else float(p.grad.abs().sum())) for name, p in params}
-
-
-def probe_fixednet(cls: Any) -> dict:
-    cases = []
-    for n, (num_classes, batch) in enumerate(FIXEDNET_CASES):
-
-        def run(n=n, num_classes=num_classes, batch=batch) -> Any:
-            with seeded(710 + n):
-                net = cls() if num_classes is None else cls(num_classes=num_classes)
-            net.eval()
-            x = _fixednet_input(n, batch)
-            with torch.no_grad():
-                return {"logits": attempt(net, x), "loud": attempt(net, x * 20)}
-
-        cases.append(guarded(run))
-    data: dict[str, Any] = {"cases": cases}
-
-    def detail() -> dict:
-        with seeded(710):
-            net = cls()
-        net.eval()
-        cbams = [(name, m) for name, m in net.named_modules() if _is_cbam(m)]
-        out: dict[str, Any] = {"n_cbam": len(cbams)}
-        x = _fixednet_input(0, FIXEDNET_CASES[0][1])
-        out["trace"] = guarded(lambda: _trace_fixednet(net, x))
-        if cbams:
-            out["bypass"] = guarded(lambda: _bypassed(net, cbams[0][1], x))
-        out["grads"] = guarded(lambda: _fixednet_grads(net, randn(704, 4, 3, 32, 32)))
-        out["cbam_params"] = [name for name, _ in net.named_parameters() if any(name.startswith(c + ".") for c, _ in cbams)]
-        return out
-
-    data["detail"] = guarded(detail)
-    return data
-
-
-def _cbam_record_params(j: Judge, rec: dict, what: str) -> dict[str, torch.Tensor] | None:
-    """The recorded CBAM weights as float64 tensors, if they have the contract's names and consistent shapes."""
-    st = rec.get("state")
-    if not isinstance(st, dict) or sorted(st) != sorted(CBAM_KEYS) or not all(is_tensor(st[k]) for k in CBAM_KEYS):
-        j.fail(
-            f"{what}: its parameters should be exactly {list(CBAM_KEYS)} (your CBAM from Exercise 3), "
-            f"got {sorted(st) if isinstance(st, dict) else st}"
-        )
-        return None
-    p = {k: _tensor(st[k]) for k in CBAM_KEYS}
-    x = rec.get("input")
-    if not is_tensor(x) or len(x["shape"]) != 4:
-        j.fail(f"{what}: its input should be a (B, C, H, W) feature map, got {x['shape'] if is_tensor(x) else describe(x)}")
-        return None
-    c = x["shape"][1]
-    w1, conv = p["channel_attention.mlp.0.weight"], p["spatial_attention.conv.weight"]
-    hidden = w1.shape[0] if w1.dim() == 2 else 0
-    k = conv.shape[-1] if conv.dim() == 4 else 0
-    want = {
-        "channel_attention.mlp.0.weight": (hidden, c),
-        "channel_attention.mlp.0.bias": (hidden,),
-        "channel_attention.mlp.2.weight": (c, hidden),
-        "channel_attention.mlp.2.bias": (c,),
-        "spatial_attention.conv.weight": (1, 2, k, k),
-    }
-    got = {key: tuple(v.shape) for key, v in p.items()}
-    if got != want or hidden < 1 or k % 2 != 1:
-        j.fail(f"{what}: on a {c}-channel input its parameter shapes should be {want} (hidden >= 1, odd kernel), got {got}")
-        return None
-    return p
-
-
-def _looks_like_probabilities(values: list[Any]) -> str:
-    """'softmax' when every tensor's rows are non-negative and sum to 1, 'sigmoid' when all entries lie in [0, 1]."""
-    arrays = [array(v).astype(np.float64) for v in values if is_tensor(v) and len(v["shape"]) == 2 and v["shape"][1] >= 2]
-    if not arrays or not all(np.isfinite(a).all() for a in arrays):
-        return ""
-    if all((a >= 0).all() and np.allclose(a.sum(1), 1.0, atol=1e-4) for a in arrays):
-        return "softmax"
-    if all(((a >= 0) & (a <= 1)).all() for a in arrays):
-        return "sigmoid"
-    return ""
-
 
 @REGISTRY.exercise("FixedNet", probe_fixednet)
 def judge_fixednet(data: dict, j: Judge) -> None:
@@ -739,7 +227,7 @@ def judge_fixednet(data: dict, j: Judge) -> None:
             continue
         j.expect(bool(np.isfinite(array(logits)).all()), f"{what}: the logits contain inf or NaN")
         outputs += [logits, case["loud"]]
-    probabilities = _looks_like_probabilities(outputs)
+    probabilities = looks_like_probabilities(outputs)
     if probabilities:
         seen = "rows that sum to 1" if probabilities == "softmax" else "every entry in [0, 1]"
         j.fail(
@@ -772,13 +260,13 @@ def judge_fixednet(data: dict, j: Judge) -> None:
 
     # the CBAM really is a CBAM: recompute its output from its recorded input and weights
     what = f"the CBAM in FixedNet ({rec['name']})"
-    p = _cbam_record_params(j, rec, what)
+    p = cbam_record_params(j, rec, what)
     cbam_ok = False
     if p is not None and j.expect_tensor(rec["output"], f"{what}'s output", shape=tuple(rec["input"]["shape"]), dtype="float32"):
-        x = _tensor(rec["input"])
+        x = as_float64(rec["input"])
         modes = [rec["mode"]] if rec["mode"] in MODES else []
         modes += [m for m in MODES if m not in modes]
-        cbam_ok = any(matches(rec["output"], ref.cbam(x, p, m), atol=1e-5, rtol=1e-4) for m in modes)
+        cbam_ok = any(close(rec["output"], ref.cbam(x, p, m), atol=1e-5, rtol=1e-4) for m in modes)
         if not cbam_ok:
             j.expect_close(
                 rec["output"],
@@ -791,10 +279,10 @@ def judge_fixednet(data: dict, j: Judge) -> None:
     # the network uses the CBAM's output: the next layer receives it, and bypassing the CBAM changes the logits
     nxt = trace["next"]
     if cbam_ok and isinstance(nxt, dict) and is_tensor(nxt.get("input")) and nxt["input"]["shape"] == rec["output"]["shape"]:
-        y, x = _tensor(rec["output"]), _tensor(rec["input"])
+        y, x = as_float64(rec["output"]), as_float64(rec["input"])
         fed = (y, y + x, y.relu(), (y + x).relu())  # the output itself, a residual CBAM, or a ReLU of either
         j.expect(
-            any(matches(nxt["input"], f, atol=1e-6, rtol=1e-5) for f in fed),
+            any(close(nxt["input"], f, atol=1e-6, rtol=1e-5) for f in fed),
             f"the layer after FixedNet's CBAM ({nxt['name']}, {nxt['type']}) does not receive the CBAM's output: "
             "keep the result, x = self.cbam(x), and feed that x to the rest of the network",
         )
@@ -824,52 +312,6 @@ def judge_fixednet(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- FixedDigitNet
-DIGIT_CONFIGS = [  # (constructor keywords, (num_classes, width, reduction) they mean, input shapes)
-    ({}, (10, 16, 4), [(4, 1, 8, 8), (1, 1, 8, 8)]),
-    ({"num_classes": 7, "width": 8, "reduction": 16}, (7, 8, 16), [(3, 1, 8, 8), (2, 1, 8, 8, "float64")]),
-    ({"num_classes": 3, "width": 12, "reduction": 3}, (3, 12, 3), [(5, 1, 8, 8)]),
-    ({"width": 6, "reduction": 2}, (10, 6, 2), [(2, 1, 8, 8)]),
-    ({"num_classes": 2}, (2, 16, 4), [(3, 1, 8, 8)]),
-]
-
-
-def digit_shapes(num_classes: int, width: int, reduction: int) -> Shapes:
-    return {
-        "conv.weight": (width, 1, 3, 3),
-        "conv.bias": (width,),
-        **ca_shapes(width, reduction),
-        "spatial.weight": (1, 2, 3, 3),
-        "fc.weight": (num_classes, width * 16),
-        "fc.bias": (num_classes,),
-    }
-
-
-def probe_digitnet(cls: Any) -> dict:
-    results = []
-    for n, (kwargs, dims, specs) in enumerate(DIGIT_CONFIGS):
-        inputs = make_inputs(specs, 270 + 10 * n)
-        results.append(guarded(lambda: probe_module_cases(lambda: cls(**kwargs), digit_shapes(*dims), 500 + n, inputs, 520 + n)))
-
-    def twice() -> dict:  # the same images twice in eval mode, and one image on its own
-        m = cls()
-        m.load_state_dict(seeded_state(digit_shapes(10, 16, 4), 540))
-        m.eval()
-        x = make_inputs([(4, 1, 8, 8)], 541)[0]
-        with torch.no_grad():
-            return {"a": plain(m(x)), "b": plain(m(x)), "one": plain(m(x[2:3]))}
-
-    return {"configs": results, "twice": guarded(twice)}
-
-
-def _digit_wrong(x: torch.Tensor, p: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {
-        "a softmax at the end (probabilities; F.cross_entropy wants logits)": ref.digit_net(x, p, "softmax"),
-        "the channel statistics pooled over the whole batch (each image needs its own gate)": ref.digit_net(x, p, "batch_pool"),
-        "no spatial gate": ref.digit_net(x, p, "no_spatial"),
-        "no channel gate": ref.digit_net(x, p, "no_channel"),
-        "[max, mean] fed to the spatial conv (mean first)": ref.digit_net(x, p, "max_mean"),
-    }
-
 
 @REGISTRY.exercise("FixedDigitNet", probe_digitnet)
 def judge_digitnet(data: dict, j: Judge) -> None:
@@ -901,7 +343,7 @@ def judge_digitnet(data: dict, j: Judge) -> None:
             inputs,
             reference=lambda x, cast=cast: ref.digit_net(x, cast(x)),
             what=lambda x, what=what: f"{what} on a {x.dtype} batch of shape {tuple(x.shape)}".replace("torch.", ""),
-            wrong=lambda x, cast=cast: _digit_wrong(x, cast(x)),
+            wrong=lambda x, cast=cast: digit_wrong(x, cast(x)),
             out_shape=lambda x, dims=dims: (x.shape[0], dims[0]),
             returned_hint="FixedDigitNet returns logits (B, num_classes)",
         )
@@ -922,6 +364,7 @@ def judge_digitnet(data: dict, j: Judge) -> None:
 
 
 # ---------------------------------------------------------------------------- concept questions
+
 REGISTRY.quiz(
     "quiz_1",
     "C",

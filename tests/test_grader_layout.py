@@ -1,0 +1,30 @@
+"""The grader's layout (issue 15): small modules, and the judge side of each day never enters the sandbox."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder import ASSIGNMENTS  # noqa: E402
+from autograder.sandbox import sandbox_sources  # noqa: E402
+
+MAX_LINES = 420  # issue 15: "no module of the grader is over about 400 lines"
+
+
+def test_no_grader_module_is_over_about_400_lines():
+    long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "autograder").rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"split these modules (over {MAX_LINES} lines): {long}"
+
+
+@pytest.mark.parametrize("day", ASSIGNMENTS)
+def test_judge_side_modules_stay_out_of_the_sandbox(day):
+    files = sandbox_sources(day)
+    assert f"autograder/checks/{day}.py" in files
+    leaked = [f for f in files if f.endswith("judge_helpers.py") or f == "autograder/comparisons.py"]
+    assert not leaked, f"{day}: judge-side modules reached by a probe: {leaked}"
