@@ -310,7 +310,7 @@ def test_written_answers_wait_for_manual_grading(batch):
 @slow
 def test_changed_reference_regrades(batch, tmp_path, monkeypatch):
     """Issue 18: fixing a file in autograder/reference/ re-grades; nothing else changed, nothing re-grades."""
-    from autograder.grading import batch as batch_module
+    from autograder.grading import settings as settings_module
 
     sub = tmp_path / "submitted" / "honest_right" / DAY
     sub.mkdir(parents=True)
@@ -325,7 +325,7 @@ def test_changed_reference_regrades(batch, tmp_path, monkeypatch):
     shutil.copytree(ROOT / "solutions" / DAY, scratch / "solutions" / DAY)
     reference = sorted((scratch / "autograder" / "reference").glob("*.py"))[0]
     reference.write_text(reference.read_text() + "\n# a fix to the reference\n")
-    monkeypatch.setattr(batch_module, "FINGERPRINT_ROOT", scratch)
+    monkeypatch.setattr(settings_module, "FINGERPRINT_ROOT", scratch)
     summary = grade_batch(tmp_path / "submitted", out, jobs=1, limits=Limits(**LIMITS), log=lambda m: None,
                           settings=_no_similarity())
     assert summary["throughput"]["graded"] == 1, "a changed reference must re-grade"
