@@ -29,9 +29,7 @@ from autograder.grading.reports import gradescope, write_gradebook, write_json, 
 from autograder.grading.settings import GradeBatch, fingerprint, load_settings
 from autograder.grading.verdicts import (
     StudentFileError,
-    apply_verdicts,
     assemble,
-    graded_cells,
     manual_cells,
     partial_credit,
     read_student,
@@ -41,6 +39,7 @@ from autograder.grading.verdicts import (
 from autograder.sandbox import ROOT, Limits, Sandbox, SandboxError, execute_notebook
 from autograder.sandbox.fs import remove_tree
 from autograder.sandbox.outputs import escape_markdown
+from autograder.sandbox.verdicts import apply_verdicts, graded_cells
 
 __all__ = ["DEFAULT_PATTERN", "GradeBatch", "collect", "grade_batch", "grade_one", "gradescope", "load_settings",
            "write_gradebook", "write_reports"]

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from autograder.grading.exports import write_platform_exports
-from autograder.grading.verdicts import graded_cells, template_for
+from autograder.grading.verdicts import template_for
+from autograder.sandbox.verdicts import graded_cells
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -6,7 +6,8 @@
   ``grade_id``, then by cell id, then by the name the cell defines), and the student's extra
   code cells kept after the solution cell they followed. Deleted, edited, duplicated or
   skip-tagged test cells, lost metadata and duplicated ids therefore change nothing.
-* :func:`apply_verdicts` scores every graded test cell from the trusted judge: a test cell
+* :func:`~autograder.sandbox.verdicts.apply_verdicts` (shared with nbgrader's path) scores every
+  graded test cell from the trusted judge: a test cell
   (visible or hidden) of exercise ``X`` gets its points exactly when ``X``'s probe data reached
   the grader and the judge passed it. The cell's outputs become the grader's verdict alone (a
   line of text, or one ``GraderVerdict`` error), so nbgrader's own ``SaveAutoGrades`` (which
@@ -21,15 +22,15 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
 from autograder.rules import join_cells
-from autograder.sandbox.outputs import sanitize
+from autograder.sandbox.verdicts import HIDDEN, nbgrader_meta
+
+_meta = nbgrader_meta
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HIDDEN = "### BEGIN HIDDEN TESTS"
 
 
 class StudentFileError(ValueError):
@@ -44,22 +45,6 @@ def template_for(assignment: str) -> nbformat.NotebookNode:
 def release_for(assignment: str) -> nbformat.NotebookNode | None:
     path = ROOT / "assignments" / assignment / f"{assignment}.ipynb"
     return nbformat.read(path, as_version=4) if path.exists() else None
-
-
-def _meta(cell: Any) -> dict:
-    md = cell.get("metadata") if isinstance(cell, dict) else None
-    nbg = md.get("nbgrader") if isinstance(md, dict) else None
-    return nbg if isinstance(nbg, dict) else {}
-
-
-def exercise_of(grade_id: str, exercises: list[str]) -> str | None:
-    """``test_softmax_hidden`` -> ``softmax`` (the longest exercise name that fits)."""
-    best = None
-    for name in exercises:
-        if grade_id == f"test_{name}" or grade_id.startswith(f"test_{name}_"):
-            if best is None or len(name) > len(best):
-                best = name
-    return best
 
 
 # ---------------------------------------------------------------------------- reading
@@ -251,74 +236,6 @@ def assemble(template: nbformat.NotebookNode, release: nbformat.NotebookNode | N
 
 
 # ---------------------------------------------------------------------------- verdicts
-def graded_cells(nb: nbformat.NotebookNode, exercises: list[str]) -> list[dict]:
-    out = []
-    for index, cell in enumerate(nb.cells):
-        meta = _meta(cell)
-        if cell.cell_type == "code" and meta.get("grade") and meta.get("grade_id"):
-            out.append({
-                "index": index, "grade_id": meta["grade_id"], "points": float(meta.get("points", 0) or 0),
-                "exercise": exercise_of(meta["grade_id"], exercises), "hidden": HIDDEN in cell.source,
-            })
-    return out
-
-
-def apply_verdicts(
-    nb: nbformat.NotebookNode, sandbox: Any, execution: Any, template: Any = None, student_markdown: bool = False
-) -> list[dict]:
-    """Score the graded test cells from the trusted verdicts; their outputs become the verdict alone.
-
-    ``student_markdown``: Markdown cells that are not locked came from the student (nbgrader's
-    path); their HTML is escaped.
-    """
-    exercises = list(sandbox.registry.exercises)
-    runs = {c.index: c for c in execution.cells}
-    cells = graded_cells(nb, exercises)
-    records = []
-    for info in cells:
-        cell = nb.cells[info["index"]]
-        ex = info["exercise"]
-        in_kernel = not any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-        run = runs.get(info["index"])
-        if run is not None and run.status not in ("ok", "error"):
-            in_kernel = False
-        failures = sandbox.verdicts.get(ex) if ex else None
-        passed = failures == []
-        reason = ""
-        if ex is None:
-            reason = f"test cell {info['grade_id']} belongs to no registered exercise"
-        elif failures is None:
-            hidden = [c for c in cells if c["exercise"] == ex and c["hidden"]]
-            hrun = runs.get(hidden[0]["index"]) if hidden else None
-            if hrun is not None and hrun.status != "ok":
-                reason = f"the hidden check for `{ex}` did not complete: {hrun.detail}"
-            else:
-                reason = f"the hidden check for `{ex}` never reported to the grader (was `check` replaced or the cell rewritten?)"
-        elif failures:
-            reason = "; ".join(failures)
-        cell["outputs"] = [verdict_output(ex or info["grade_id"], passed, failures or [reason])]
-        records.append({
-            "grade_id": info["grade_id"], "exercise": ex, "hidden": info["hidden"], "max_score": info["points"],
-            "score": info["points"] if passed else 0.0, "in_kernel_score": info["points"] if in_kernel else 0.0,
-            "passed": passed, "failures": list(failures or []), "reason": reason,
-            "cell_status": run.status if run else "not_run",
-        })
-    sanitize(nb, text_limit=sandbox.limits.output_bytes, student_markdown=student_markdown,
-             verdicts={info["index"] for info in cells})
-    return records
-
-
-def verdict_output(name: str, passed: bool, failures: list[str]) -> nbformat.NotebookNode:
-    """The only output a graded test cell keeps: the grader's verdict."""
-    if passed:
-        return nbformat.v4.new_output("stream", name="stdout",
-                                      text=f"{name}: passed the checks the grader ran outside your notebook\n")
-    head = f"{name}: failed the checks the grader ran outside your notebook"
-    lines = [str(m)[:2000] for m in failures[:30]]
-    return nbformat.v4.new_output("error", ename="GraderVerdict", evalue=head,
-                                  traceback=[head + ":"] + [f"  - {m}" for m in lines])
-
-
 # ---------------------------------------------------------------------------- partial credit
 def partial_credit(records: list[dict], cases: dict[str, dict], reference: dict[str, list[str]]) -> None:
     """Score failed test cells of the exercises in ``reference`` in proportion to the hidden cases passed (in place).

@@ -12,6 +12,7 @@ One module per job:
 ``run``         :class:`Sandbox`: one notebook's run folder, package, judge and log
 ``execute``     :func:`execute_notebook`: cells one at a time, time and output limits
 ``outputs``     what of the student's outputs may reach a browser
+``verdicts``    :func:`apply_verdicts`: test-cell scores and outputs from the trusted verdicts
 ``fs``          removing a hostile tree safely
 ``nbgrader``    :class:`SandboxedExecute`, the nbgrader preprocessor (limits as traitlets)
 ``inside/``     the code that runs in the sandbox (kernel launcher, ``check`` client)

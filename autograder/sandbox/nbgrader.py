@@ -69,9 +69,9 @@ class SandboxedExecute(Execute):
         if self.unsafe_without_sandbox:
             self.log.warning("SandboxedExecute.unsafe_without_sandbox is set: student code runs UNSANDBOXED")
             return super().preprocess(nb, resources)
-        from autograder.grading.verdicts import apply_verdicts
         from autograder.sandbox.execute import execute_notebook
         from autograder.sandbox.run import Sandbox
+        from autograder.sandbox.verdicts import apply_verdicts
 
         assignment = resources.get("nbgrader", {}).get("assignment")
         if not assignment:
