@@ -44,6 +44,7 @@ from datetime import date
 from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -88,6 +89,42 @@ def errors(nb: nbformat.NotebookNode) -> list[str]:
     return found + stills.widget_errors(nb)
 
 
+def _notebook_client(nb: nbformat.NotebookNode, cwd: Path | str, timeout: int) -> Any:
+    """nbclient's NotebookClient whose wait for a cell's reply looks at the socket at least once a second.
+
+    The idle-kernel wait (jupyter/nbclient#312: the kernel has replied and is idle, nbclient waits
+    on) looks like a wake-up missed by one long poll of the shell socket: a fresh poll sees the
+    waiting message at once. So one poll of up to ``timeout`` seconds becomes polls of one second
+    each until the same deadline; the reply is taken as soon as one of them sees it.
+    """
+    from queue import Empty
+
+    from nbclient import NotebookClient
+    from nbclient.util import ensure_async
+
+    class SteppedPollClient(NotebookClient):
+        async def async_start_new_kernel_client(self) -> Any:
+            kc = await super().async_start_new_kernel_client()
+            channel = kc.shell_channel
+            one_poll = channel.get_msg
+
+            async def get_msg(timeout: float | None = None) -> dict:
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while True:
+                    step = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+                    try:
+                        return await ensure_async(one_poll(timeout=step))
+                    except Empty:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            raise
+
+            channel.get_msg = get_msg
+            return kc
+
+    return SteppedPollClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True, record_timing=False,
+                             resources={"metadata": {"path": str(cwd)}})
+
+
 def execute_in(path: Path, cwd: Path | str, env: dict[str, str], timeout: int = CELL_TIMEOUT) -> nbformat.NotebookNode:
     """Run the notebook at ``path`` top to bottom (on after errors) in ``cwd``; return it with outputs.
 
@@ -95,13 +132,11 @@ def execute_in(path: Path, cwd: Path | str, env: dict[str, str], timeout: int = 
     ipywidgets cells; jupyter/nbclient#312): a cell timeout is retried once with a fresh kernel, and
     said so; a notebook that times out twice fails.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError
 
     for attempt in (1, 2):
         nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                record_timing=False, resources={"metadata": {"path": str(cwd)}})
+        client = _notebook_client(nb, cwd, timeout)
         try:
             client.execute(env=env)  # passed on to the kernel manager's start_kernel
             return nb
