@@ -119,9 +119,11 @@ def cmd_test(args: list[str]) -> int:
     ensure_env(dev=True)
     ensure_system_packages()
     ensure_proxy()
-    # loadgroup: the modules tests/conftest.py groups (one expensive fixture each) stay on one worker
+    # loadscope: each test module runs on one worker, so a module's expensive fixture (a graded batch,
+    # an nbgrader course, a lab server, a hub) is built once and no worker waits on another's lock.
+    # (loadgroup would be finer, but with pytest 9.2 and xdist 3.8 it does not keep a group together.)
     parallel = not any(a.startswith("-n") for a in args)
-    jobs = ["-n", os.environ.get("COURSE_TEST_JOBS", "2"), "--dist", "loadgroup"] if parallel else []
+    jobs = ["-n", os.environ.get("COURSE_TEST_JOBS", "2"), "--dist", "loadscope"] if parallel else []
     return run(PYTHON, "-m", "pytest", *jobs, *args, env=environment())
 
 

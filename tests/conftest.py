@@ -21,7 +21,7 @@ from autograder.build import days, lessons  # noqa: E402
 DAYS = days()
 LESSONS = lessons()
 # Every lesson runs in under 40 s in total on a quiet 2-core machine; a cell that takes 240 s is stuck.
-KERNEL_TIMEOUT = int(os.environ.get("COURSE_TEST_CELL_TIMEOUT", "240"))
+KERNEL_TIMEOUT = int(os.environ.get("COURSE_TEST_CELL_TIMEOUT", "150"))
 
 
 def kernel_env(with_repo: bool) -> dict[str, str]:
@@ -125,16 +125,3 @@ class Course:
 def scratch():
     with tempfile.TemporaryDirectory(prefix="course-test-") as tmp:
         yield Path(tmp)
-
-
-# Modules whose tests share one expensive module fixture (a graded batch, an nbgrader course, a
-# JupyterLab server, a hub): with `--dist loadgroup` (manage.py test) each runs on one xdist worker,
-# so the fixture is built once and no worker sits waiting on another's lock.
-ONE_WORKER_MODULES = ("test_grading", "test_grading_nbgrader", "test_grading_nonroot", "test_browser",
-                      "test_student_edition", "test_hub")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.path.stem in ONE_WORKER_MODULES:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
