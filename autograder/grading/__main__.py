@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.grading.batch import CONFIG_FILE, DEFAULT_PATTERN, grade_batch, load_settings
+from autograder.grading.batch import DEFAULT_PATTERN, grade_batch
+from autograder.grading.settings import CONFIG_FILE, load_settings
 from autograder.sandbox import SandboxError
 
 
