@@ -31,7 +31,7 @@ from tests.grading.day1_submissions import CLASSES, DAY, POINTS, TOTAL, WRITTEN_
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
 slow = pytest.mark.slow  # grades notebooks in sandboxes
 
-LIMITS = dict(cell_timeout=45.0, notebook_timeout=600.0, total_memory_bytes=int(1.5 * 2**30), max_restarts=4,
+LIMITS = dict(cell_timeout=20.0, notebook_timeout=600.0, total_memory_bytes=int(1.5 * 2**30), max_restarts=4,
               scratch_bytes=64 * 2**20)
 VICTIM_TEXT = "the grader's own file: must never change\n"
 
