@@ -125,3 +125,17 @@ class Course:
 def scratch():
     with tempfile.TemporaryDirectory(prefix="course-test-") as tmp:
         yield Path(tmp)
+
+
+# The longest test modules first: `manage.py test` hands whole modules to its two workers in
+# collection order (--dist loadscope), so starting with the longest ones balances the workers
+# (longest processing time first). The site build and the lesson tests share each lesson's
+# execution (a per-lesson lock and cache): they start together, on two workers, and walk the
+# lessons in opposite orders, so each lesson is executed once and two run at a time.
+LONGEST_FIRST = ("test_site", "test_notebooks", "test_grading", "test_autograde", "test_hub", "test_checks",
+                 "test_grading_nbgrader", "test_browser", "test_grading_class", "test_grading_nonroot")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.stem, len(rank)))  # stable: each module keeps its order
