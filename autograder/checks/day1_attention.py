@@ -10,7 +10,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.checks.day1.judge_helpers import NAN_HINT, padded_mask_free, pairs, probe_data, reference_sdpa
+from autograder.checks.day1.judge_helpers import (
+    NAN_HINT,
+    out_and_weights,
+    padded_mask_free,
+    pairs,
+    probe_data,
+    reference_sdpa,
+)
 from autograder.checks.day1.probes import (
     CAUSAL_BY_KEYWORD,
     CAUSAL_SIZES,
@@ -88,16 +95,10 @@ def judge_sdpa(data: dict, j: Judge) -> None:
     probed = j.results(data, "cases", len(cases), "the attention cases")
     for (what, inputs, _), case in pairs(cases, probed):
         what = f"scaled_dot_product_attention with {what}"
-        if not isinstance(case, dict):
-            j.fail(f"{what}: the grader received {describe(case)} instead of a result")
+        pair = out_and_weights(j, what, case)
+        if pair is None:
             continue
-        result = case.get("result")
-        if not j.expect_ok(result, what):
-            continue
-        if not (isinstance(result, list) and len(result) == 2):
-            j.fail(f"{what} should return a pair (out, weights), got {describe(result)}")
-            continue
-        out, weights = result
+        out, weights = pair
         ref_out, ref_w = reference_sdpa(**inputs)
         dtype = str(inputs["q"].dtype).replace("torch.", "")
         if j.expect_tensor(weights, f"{what}: weights", shape=tuple(ref_w.shape), dtype=dtype):
@@ -174,16 +175,10 @@ def judge_padded_attention(data: dict, j: Judge) -> None:
     probed = j.results(data, "cases", len(cases), "the padded_attention cases")
     for (what, inputs), case in pairs(cases, probed):
         what = f"padded_attention with {what}"
-        if not isinstance(case, dict):
-            j.fail(f"{what}: the grader received {describe(case)} instead of a result")
+        pair = out_and_weights(j, what, case)
+        if pair is None:
             continue
-        result = case.get("result")
-        if not j.expect_ok(result, what):
-            continue
-        if not (isinstance(result, list) and len(result) == 2):
-            j.fail(f"{what} should return a pair (out, weights), got {describe(result)}")
-            continue
-        out, weights = result
+        out, weights = pair
         ref_out, ref_w = padded_mask_free(inputs["q"], inputs["k"], inputs["v"], inputs["lengths"])
         dtype = str(inputs["q"].dtype).replace("torch.", "")
         lengths = [int(n) for n in inputs["lengths"]]

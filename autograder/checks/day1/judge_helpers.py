@@ -58,3 +58,17 @@ NAN_HINT = (
     "a padding query whose every key is masked gives a softmax of 0/0 = nan (and nan gradients, even when the nan "
     "is replaced afterwards); mask only the padding keys, then set the padding queries' rows to 0"
 )
+
+
+def out_and_weights(j: Judge, what: str, case: Any) -> tuple[Any, Any] | None:
+    """The (out, weights) pair one probed call returned, or None after one clear failure."""
+    if not isinstance(case, dict):
+        j.fail(f"{what}: the grader received {describe(case)} instead of a result")
+        return None
+    result = case.get("result")
+    if not j.expect_ok(result, what):
+        return None
+    if not (isinstance(result, list) and len(result) == 2):
+        j.fail(f"{what} should return a pair (out, weights), got {describe(result)}")
+        return None
+    return result[0], result[1]
