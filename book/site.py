@@ -56,7 +56,7 @@ except ImportError:  # pragma: no cover - run as a script from book/
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 BUILD = BOOK / "_build"
-CELL_TIMEOUT = int(os.environ.get("COURSE_CELL_TIMEOUT", "150"))  # a lesson cell still running after 150 s is stuck
+CELL_TIMEOUT = int(os.environ.get("COURSE_SITE_CELL_TIMEOUT", "150"))  # a lesson cell still running after 150 s is stuck
 DAY = re.compile(r"^day(\d+)_")
 KEEP_VERSIONS = 3  # executions kept per notebook: the current one and two earlier (switching branches back)
 
